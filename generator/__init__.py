@@ -1,0 +1,1 @@
+"""Generates the CloudFormation templates for the trading platform's credentials."""

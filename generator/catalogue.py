@@ -1,0 +1,94 @@
+"""The secret catalogue: one declarative spec per integration.
+
+Adding an integration means adding one `SecretSpec` to `CATALOGUE`; the
+builders, validators, outputs and tests pick it up from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from generator.environments import Environment
+
+# A value must not start or end with whitespace: a pasted key with a stray
+# newline authenticates nowhere, and fails far from where it was typed. The
+# lookahead refuses any newline: "$" alone would accept one at the very end.
+TRIMMED_NON_EMPTY = r"^(?!.*\n)\S(?:.*\S)?$"
+
+PLACEHOLDER_MARKER = "PLACEHOLDER"
+
+
+def _string_field(description: str) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "pattern": TRIMMED_NON_EMPTY, "description": description}
+
+
+def _object_schema(title: str, properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A closed JSON object: every field required, nothing else allowed."""
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": title,
+        "type": "object",
+        "properties": dict(properties),
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """What one integration's secret is: identity, description, value schema and placeholder.
+
+    `logical_id` never changes once released: CloudFormation replaces a
+    resource whose logical ID changes, and the stored credential goes with it.
+    """
+
+    logical_id: str
+    name_suffix: str
+    integration: str
+    description: str
+    schema_for: Callable[[Environment], Mapping[str, Any]]
+    placeholder_for: Callable[[Environment], Mapping[str, str]]
+
+    def schema(self, env: Environment) -> dict[str, Any]:
+        return dict(self.schema_for(env))
+
+    def placeholder(self, env: Environment) -> dict[str, str]:
+        return dict(self.placeholder_for(env))
+
+
+ALPHAVANTAGE = SecretSpec(
+    logical_id="AlphaVantageCredentials",
+    name_suffix="alphavantage",
+    integration="AlphaVantage",
+    description="AlphaVantage market-data API key",
+    schema_for=lambda env: _object_schema(
+        "AlphaVantage credentials",
+        {"apiKey": _string_field("AlphaVantage API key")},
+    ),
+    placeholder_for=lambda env: {"apiKey": "PLACEHOLDER-alphavantage-api-key-not-real"},
+)
+
+ALPACA = SecretSpec(
+    logical_id="AlpacaCredentials",
+    name_suffix="alpaca",
+    integration="Alpaca",
+    description="Alpaca trading API key id and secret key, with the endpoint they belong to",
+    # Paper and live keys are different credentials at Alpaca, so the endpoint
+    # travels with the keys and is pinned to the environment's.
+    schema_for=lambda env: _object_schema(
+        "Alpaca credentials",
+        {
+            "apiKeyId": _string_field("Alpaca API key id"),
+            "apiSecretKey": _string_field("Alpaca API secret key"),
+            "baseUrl": {"type": "string", "const": env.alpaca_endpoint, "description": "Alpaca trading endpoint"},
+        },
+    ),
+    placeholder_for=lambda env: {
+        "apiKeyId": "PLACEHOLDER-alpaca-key-id-not-real",
+        "apiSecretKey": "PLACEHOLDER-alpaca-secret-key-not-real",
+        "baseUrl": env.alpaca_endpoint,
+    },
+)
+
+CATALOGUE: tuple[SecretSpec, ...] = (ALPHAVANTAGE, ALPACA)

@@ -1,0 +1,117 @@
+"""The catalogue: fixed identities, schemas, placeholders, and extension by one spec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from generator import tagging
+from generator.build import generate
+from generator.catalogue import ALPACA, ALPHAVANTAGE, CATALOGUE, PLACEHOLDER_MARKER, SecretSpec, _object_schema, _string_field
+from generator.environments import ENVIRONMENTS, get_environment
+from generator.validation import validate
+
+PLACEHOLDER_GOLDEN = Path(__file__).parent / "golden" / "placeholders.json"
+
+
+def test_logical_ids_never_change():
+    # A renamed logical ID replaces the secret and loses its value.
+    assert [spec.logical_id for spec in CATALOGUE] == ["AlphaVantageCredentials", "AlpacaCredentials"]
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+@pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.logical_id)
+def test_placeholder_is_valid_against_its_schema(spec, env_name):
+    env = get_environment(env_name)
+    jsonschema.Draft7Validator(spec.schema(env)).validate(spec.placeholder(env))
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+@pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.logical_id)
+def test_placeholder_looks_fake(spec, env_name):
+    env = get_environment(env_name)
+    for field, value in spec.placeholder(env).items():
+        if field == "baseUrl":
+            continue
+        assert value.startswith(f"{PLACEHOLDER_MARKER}-") and value.endswith("-not-real"), field
+
+
+def test_placeholders_never_change_once_released():
+    """Consumers test against these exact values. This golden file is never regenerated."""
+    released = json.loads(PLACEHOLDER_GOLDEN.read_text())
+    current = {
+        env_name: {spec.logical_id: spec.placeholder(env) for spec in CATALOGUE}
+        for env_name, env in ENVIRONMENTS.items()
+    }
+    assert current == released
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ({"apiKey": "x"}, None),
+        ({}, "required"),
+        ({"apiKey": "x", "extra": "y"}, "additionalProperties"),
+        ({"apiKey": ""}, "minLength"),
+        ({"apiKey": " x"}, "pattern"),
+        ({"apiKey": "x\n"}, "pattern"),
+        ({"apiKey": "x\ny"}, "pattern"),
+        ({"apiKey": 42}, "type"),
+    ],
+    ids=["valid", "missing", "extra", "empty", "leading-space", "trailing-newline", "embedded-newline", "not-a-string"],
+)
+def test_alphavantage_schema_rejects_bad_values(value, problem):
+    errors = list(jsonschema.Draft7Validator(ALPHAVANTAGE.schema(get_environment("dev"))).iter_errors(value))
+    assert [error.validator for error in errors][:1] == ([problem] if problem else [])
+
+
+@pytest.mark.parametrize(
+    "env_name, base_url, valid",
+    [
+        ("dev", "https://paper-api.alpaca.markets", True),
+        ("dev", "https://api.alpaca.markets", False),
+        ("prod", "https://api.alpaca.markets", True),
+        ("prod", "https://paper-api.alpaca.markets", False),
+    ],
+    ids=["dev-paper", "dev-live-refused", "prod-live", "prod-paper-refused"],
+)
+def test_alpaca_base_url_is_pinned_to_the_environment(env_name, base_url, valid):
+    value = {"apiKeyId": "k", "apiSecretKey": "s", "baseUrl": base_url}
+    validator = jsonschema.Draft7Validator(ALPACA.schema(get_environment(env_name)))
+    assert validator.is_valid(value) is valid
+
+
+THIRD_INTEGRATION = SecretSpec(
+    logical_id="PolygonCredentials",
+    name_suffix="polygon",
+    integration="Polygon",
+    description="Polygon market-data API key",
+    schema_for=lambda env: _object_schema("Polygon credentials", {"apiKey": _string_field("Polygon API key")}),
+    placeholder_for=lambda env: {"apiKey": "PLACEHOLDER-polygon-api-key-not-real"},
+)
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+def test_a_third_integration_needs_only_a_spec(env_name, linter, root):
+    env = get_environment(env_name)
+    catalogue = (*CATALOGUE, THIRD_INTEGRATION)
+    text = generate(env, catalogue)
+    template = json.loads(text)
+    resources = template["Resources"]
+
+    secret = resources["PolygonCredentials"]
+    assert secret["Properties"]["Name"] == f"trading/{env_name}/polygon"
+    assert secret["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+    tag_keys = {tag["Key"] for tag in secret["Properties"]["Tags"]}
+    assert tag_keys == set(tagging.SECRET_TAG_KEYS)
+    assert resources["PolygonCredentialsResourcePolicy"]["Properties"]["BlockPublicPolicy"] is True
+    assert template["Outputs"]["PolygonCredentialsArn"]["Export"]["Name"] == f"trading-{env_name}-PolygonCredentialsArn"
+    assert ("SecretString" in secret["Properties"]) is env.seed_placeholders
+
+    parameters = {p: "" for p in template["Parameters"]}
+    if "BreakGlassRoleName" in parameters:
+        parameters["BreakGlassRoleName"] = "break-glass"
+    assert validate(env, catalogue, text, parameters, "test-parameters", linter) == []

@@ -1,0 +1,184 @@
+"""Invariants every generated template holds, checked on the rendered JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ENV_NAMES, resources_of_type
+from generator import tagging
+from generator.build import generate
+from generator.catalogue import CATALOGUE
+from generator.environments import ENVIRONMENTS, get_environment
+from generator.resources import SECRET_CHANGE_EVENTS
+
+SECRET_CASES = [(env, spec.logical_id) for env in ENV_NAMES for spec in CATALOGUE]
+SECRET_IDS = [f"{env}-{logical_id}" for env, logical_id in SECRET_CASES]
+VALUE_PROPERTIES = ("SecretString", "GenerateSecretString")
+
+
+def tags_of(resource: dict) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in resource["Properties"]["Tags"]}
+
+
+@pytest.mark.parametrize("env_name, logical_id", SECRET_CASES, ids=SECRET_IDS)
+def test_secret_is_encrypted_with_the_stacks_customer_managed_key(templates, env_name, logical_id):
+    template = templates[env_name]
+    secret = template["Resources"][logical_id]
+    assert secret["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+    assert template["Resources"]["SecretsKey"]["Type"] == "AWS::KMS::Key"
+
+
+@pytest.mark.parametrize("env_name, logical_id", SECRET_CASES, ids=SECRET_IDS)
+def test_secret_has_every_required_tag(templates, env_name, logical_id):
+    env = get_environment(env_name)
+    tags = tags_of(templates[env_name]["Resources"][logical_id])
+    assert set(tags) == set(tagging.SECRET_TAG_KEYS)
+    assert tags["Environment"] == env_name
+    assert tags["RotationPolicy"] == "manual"
+    assert tags["RotationIntervalDays"] == str(env.rotation_interval_days)
+    assert tags["ManagedBy"] == tagging.MANAGED_BY
+
+
+@pytest.mark.parametrize("env_name, logical_id", SECRET_CASES, ids=SECRET_IDS)
+def test_secret_has_a_resource_policy_that_blocks_public_policies(templates, env_name, logical_id):
+    policies = [
+        policy
+        for policy in resources_of_type(templates[env_name], "AWS::SecretsManager::ResourcePolicy").values()
+        if policy["Properties"]["SecretId"] == {"Ref": logical_id}
+    ]
+    assert len(policies) == 1
+    assert policies[0]["Properties"]["BlockPublicPolicy"] is True
+
+
+@pytest.mark.parametrize("env_name, logical_id", SECRET_CASES, ids=SECRET_IDS)
+def test_secret_is_named_project_env_integration(templates, env_name, logical_id):
+    spec = next(spec for spec in CATALOGUE if spec.logical_id == logical_id)
+    assert templates[env_name]["Resources"][logical_id]["Properties"]["Name"] == f"trading/{env_name}/{spec.name_suffix}"
+
+
+@pytest.mark.parametrize("logical_id", [spec.logical_id for spec in CATALOGUE])
+def test_prod_secret_carries_no_value_and_is_retained(templates, logical_id):
+    secret = templates["prod"]["Resources"][logical_id]
+    assert not set(VALUE_PROPERTIES) & set(secret["Properties"])
+    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["UpdateReplacePolicy"] == "Retain"
+
+
+def test_prod_template_text_holds_no_placeholder_or_value_property():
+    text = generate(get_environment("prod"))
+    for forbidden in ("PLACEHOLDER", *VALUE_PROPERTIES):
+        assert forbidden not in text
+
+
+@pytest.mark.parametrize("env_name", ["dev", "staging"])
+@pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.logical_id)
+def test_dev_and_staging_are_seeded_with_the_placeholder(templates, env_name, spec):
+    secret = templates[env_name]["Resources"][spec.logical_id]["Properties"]
+    assert json.loads(secret["SecretString"]) == spec.placeholder(get_environment(env_name))
+    assert "GenerateSecretString" not in secret
+
+
+@pytest.mark.parametrize(
+    "env_name, policy",
+    [("dev", "Delete"), ("staging", "Retain"), ("prod", "Retain")],
+)
+def test_stateful_resources_follow_the_environments_retention(templates, env_name, policy):
+    resources = templates[env_name]["Resources"]
+    stateful = [*(spec.logical_id for spec in CATALOGUE), "SecretsKey"]
+    for logical_id in stateful:
+        assert resources[logical_id]["DeletionPolicy"] == policy, logical_id
+        assert resources[logical_id]["UpdateReplacePolicy"] == policy, logical_id
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_key_rotates_has_alias_and_pending_window(templates, env_name):
+    resources = templates[env_name]["Resources"]
+    key = resources["SecretsKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    assert key["PendingWindowInDays"] == get_environment(env_name).key_pending_window_days
+    assert resources["SecretsKeyAlias"]["Properties"] == {
+        "AliasName": f"alias/trading-{env_name}-secrets",
+        "TargetKeyId": {"Ref": "SecretsKey"},
+    }
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_every_taggable_resource_carries_the_common_tags(templates, env_name):
+    taggable = {lid: res for lid, res in templates[env_name]["Resources"].items() if "Tags" in res["Properties"]}
+    assert {"SecretsKey", "AlertTopic", "SecretChangeRule"} <= set(taggable)
+    for logical_id, resource in taggable.items():
+        tags = tags_of(resource)
+        assert set(tagging.COMMON_TAG_KEYS) <= set(tags), logical_id
+        assert tags["Project"] == "trading" and tags["Environment"] == env_name
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_alert_topic_is_encrypted_and_rules_target_it(templates, env_name):
+    resources = templates[env_name]["Resources"]
+    assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+    rules = resources_of_type(templates[env_name], "AWS::Events::Rule")
+    assert set(rules) == {"SecretChangeRule", "SecretAccessDeniedRule", "PendingDeletionAccessRule"}
+    for rule in rules.values():
+        assert rule["Properties"]["Targets"] == [{"Arn": {"Ref": "AlertTopic"}, "Id": "AlertTopic"}]
+        secret_ids = rule["Properties"]["EventPattern"]["detail"]["requestParameters"]["secretId"]
+        assert secret_ids[0] == {"prefix": f"trading/{env_name}/"}
+        assert secret_ids[1]["prefix"]["Fn::Sub"].endswith(f":secret:trading/{env_name}/")
+    change = rules["SecretChangeRule"]["Properties"]["EventPattern"]["detail"]["eventName"]
+    assert set(change) == set(SECRET_CHANGE_EVENTS) and len(SECRET_CHANGE_EVENTS) == 10
+    denied = rules["SecretAccessDeniedRule"]["Properties"]["EventPattern"]["detail"]
+    assert denied["eventName"] == ["GetSecretValue"] and "AccessDenied" in denied["errorCode"]
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_email_subscription_exists_only_with_an_address(templates, env_name):
+    template = templates[env_name]
+    subscription = template["Resources"]["AlertEmailSubscription"]
+    assert subscription["Condition"] == "HasAlertEmail"
+    assert template["Conditions"]["HasAlertEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]}
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_outputs_are_exported_under_stable_names(templates, env_name):
+    outputs = templates[env_name]["Outputs"]
+    expected = {
+        "AlphaVantageCredentialsArn", "AlphaVantageCredentialsName",
+        "AlpacaCredentialsArn", "AlpacaCredentialsName",
+        "SecretsKeyArn", "AlertTopicArn",
+    }
+    assert set(outputs) == expected
+    for output_id, output in outputs.items():
+        assert output["Export"]["Name"] == f"trading-{env_name}-{output_id}"
+    assert outputs["AlpacaCredentialsName"]["Value"] == f"trading/{env_name}/alpaca"
+    assert outputs["AlpacaCredentialsArn"]["Value"] == {"Ref": "AlpacaCredentials"}
+
+
+def _intrinsic_refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref":
+                yield value
+            yield from _intrinsic_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _intrinsic_refs(item)
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_every_ref_names_a_parameter_resource_or_pseudo_parameter(templates, env_name):
+    # cfn-lint does not flag {"Ref": {"Ref": ...}}; CloudFormation rejects it at deploy time.
+    template = templates[env_name]
+    known = set(template["Parameters"]) | set(template["Resources"])
+    for ref in _intrinsic_refs(template):
+        assert isinstance(ref, str), f"nested Ref: {ref!r}"
+        assert ref in known or ref.startswith("AWS::"), ref
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_parameters_per_environment(templates, env_name):
+    parameters = set(templates[env_name]["Parameters"])
+    expected = {"AlertEmail", "ReaderPrincipalArns"}
+    if ENVIRONMENTS[env_name].deny_delete_except_break_glass:
+        expected.add("BreakGlassRoleName")
+    assert parameters == expected
