@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             level=logging.WARNING if args.quiet else logging.INFO,
             format="build.py: %(message)s",
             stream=sys.stderr,
+            force=True,
         )
         # cfn-lint narrates each scan at INFO; our own log says what was validated.
         logging.getLogger("cfnlint").setLevel(logging.WARNING)

@@ -50,6 +50,11 @@ class Linter:
         from cfnlint.decode.decode import decode_str
         from cfnlint.runner.template.runner import run_template_by_data
 
+        from cfnlint.helpers import REGIONS
+
+        unknown_regions = sorted(set(regions) - set(REGIONS))
+        if unknown_regions:
+            return [f"cfn-lint: unknown region(s) {', '.join(unknown_regions)}"]
         template, parse_errors = decode_str(text)
         matches = list(parse_errors)
         if not parse_errors:
@@ -58,7 +63,13 @@ class Linter:
                 parameters=[ParameterSet(parameter_source, dict(parameters))],
             )
             matches = list(run_template_by_data(template, config, self._rules))
-        return [f"cfn-lint {match.rule.id} line {match.linenumber}: {match.message}" for match in matches]
+        return [self._describe(match) for match in matches]
+
+    @staticmethod
+    def _describe(match) -> str:
+        path = "/".join(str(part) for part in getattr(match, "path", None) or ())
+        where = f"{path} (line {match.linenumber})" if path else f"line {match.linenumber}"
+        return f"cfn-lint {match.rule.id} {where}: {match.message}"
 
 
 def placeholder_problems(env: Environment, catalogue: Iterable[SecretSpec]) -> list[str]:

@@ -1,0 +1,182 @@
+"""build.py as a user runs it: flags, exit codes, what is written and what is left alone."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import build as cli
+from generator import build as build_library
+from generator import naming
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def committed_copy(tmp_path, root) -> Path:
+    """A copy of the committed templates, to edit and rebuild without touching the repository."""
+    target = tmp_path / "templates"
+    shutil.copytree(root / "templates", target)
+    return target
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env", "qa"], "build.py: error: unknown environment 'qa'; valid environments: dev, staging, prod, all"),
+        (["--bogus"], "build.py: error: unrecognized arguments: --bogus"),
+        (["--env"], "build.py: error: argument --env: expected one argument"),
+    ],
+    ids=["unknown-env", "unknown-flag", "missing-value"],
+)
+def test_usage_errors_exit_2_with_one_line_and_touch_nothing(tmp_path, args, message):
+    result = run_cli(*args, "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [message]
+    assert result.stdout == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_builds_one_environment_where_asked(tmp_path, root):
+    result = run_cli("--env", "prod", "--output-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(snapshot(tmp_path)) == ["prod/secrets.json"]
+    assert (tmp_path / "prod/secrets.json").read_bytes() == (root / "templates/prod/secrets.json").read_bytes()
+    assert "prod" in result.stdout and "0 issues" in result.stdout
+    assert "cfn-lint (informational included) in us-east-1, us-west-2: 0 finding(s)" in result.stderr
+
+
+def test_default_builds_all_and_two_builds_are_byte_identical(tmp_path, capsys):
+    assert cli.main(["--output-dir", str(tmp_path / "a")]) == 0
+    assert cli.main(["--output-dir", str(tmp_path / "b")]) == 0
+    first, second = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
+    assert sorted(first) == ["dev/secrets.json", "prod/secrets.json", "staging/secrets.json"]
+    assert first == second
+
+
+def test_logs_name_what_was_validated_and_never_a_value(tmp_path, capsys):
+    assert cli.main(["--output-dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "secret name trading/dev/alpaca is valid" in output
+    assert "placeholder of AlpacaCredentials matches its schema (fields: apiKeyId, apiSecretKey, baseUrl)" in output
+    assert "PLACEHOLDER" not in output and "not-real" not in output
+
+
+def test_quiet_logs_nothing_on_success(tmp_path, capsys):
+    assert cli.main(["--quiet", "--env", "dev", "--output-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_check_passes_on_the_committed_templates(capsys):
+    assert cli.main(["--check"]) == 0
+    assert "3 template(s) match the code" in capsys.readouterr().out
+
+
+def test_check_catches_a_hand_edit_and_names_it(committed_copy, capsys):
+    path = committed_copy / "staging/secrets.json"
+    path.write_text(path.read_text().replace('"RotationIntervalDays",\n            "Value": "90"', '"RotationIntervalDays",\n            "Value": "900"'))
+    assert cli.main(["--check", "--output-dir", str(committed_copy)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path} differs from what the code generates" in err
+    assert '-            "Value": "900"' in err
+    assert "templates are out of date" in err
+
+
+def test_check_reports_a_missing_template(committed_copy, capsys):
+    (committed_copy / "dev/secrets.json").unlink()
+    assert cli.main(["--check", "--env", "dev", "--output-dir", str(committed_copy)]) == 1
+    assert "dev/secrets.json is missing" in capsys.readouterr().err
+
+
+def _plant_invalid_topic_name(monkeypatch, only: str | None = None):
+    """Plant an error only cfn-lint catches: an SNS topic name over SNS's 256-character limit."""
+    original = naming.alert_topic_name
+    monkeypatch.setattr(
+        naming,
+        "alert_topic_name",
+        lambda env: "t" * 300 if only in (None, env.name) else original(env),
+    )
+
+
+def test_lint_failure_exits_1_and_leaves_every_file_as_it_was(committed_copy, monkeypatch, capsys):
+    before = snapshot(committed_copy)
+    _plant_invalid_topic_name(monkeypatch, only="prod")
+    assert cli.main(["--output-dir", str(committed_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "prod: cfn-lint E3033 Resources/AlertTopic/Properties/TopicName" in err
+    assert err.splitlines()[-1] == "build.py: error: validation failed with 1 finding(s); nothing was written"
+    # dev and staging passed, but nothing is written unless everything passes.
+    assert snapshot(committed_copy) == before
+
+
+def test_lint_failure_on_a_new_output_dir_creates_nothing(tmp_path, monkeypatch, capsys):
+    _plant_invalid_topic_name(monkeypatch)
+    assert cli.main(["--env", "dev", "--output-dir", str(tmp_path / "new")]) == 1
+    assert not (tmp_path / "new").exists()
+
+
+def test_malformed_parameter_file_exits_2_with_one_line(tmp_path, root, capsys):
+    params = tmp_path / "params"
+    shutil.copytree(root / "params", params)
+    (params / "dev/secrets.json").write_text("[{")
+    assert cli.main(["--env", "dev", "--params-dir", str(params), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"build.py: error: parameter file {params / 'dev/secrets.json'} is not valid JSON")
+    assert not (tmp_path / "out").exists()
+
+
+def test_parameter_file_that_misses_a_parameter_fails_validation(tmp_path, root, capsys):
+    params = tmp_path / "params"
+    shutil.copytree(root / "params", params)
+    (params / "prod/secrets.json").write_text('[{"ParameterKey": "AlertEmail", "ParameterValue": ""}]')
+    assert cli.main(["--env", "prod", "--params-dir", str(params), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "parameter BreakGlassRoleName is missing" in err
+    assert "E2900" in err  # cfn-lint's own parameter-file check agrees
+
+
+def test_unwritable_output_is_a_configuration_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert cli.main(["--quiet", "--env", "dev", "--output-dir", str(blocker)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"build.py: error: cannot write to {blocker / 'dev'}")
+
+
+def test_failed_replace_leaves_no_temporary_file(tmp_path, monkeypatch):
+    target = tmp_path / "dev" / "secrets.json"
+
+    def refuse(*_):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(build_library.os, "replace", refuse)
+    with pytest.raises(build_library.ConfigurationError, match="cannot write .*Permission denied"):
+        build_library.write_atomically(target, "{}\n")
+    assert list((tmp_path / "dev").iterdir()) == []
+
+
+def test_written_template_is_world_readable(tmp_path):
+    build_library.write_atomically(tmp_path / "t.json", "{}\n")
+    assert (tmp_path / "t.json").stat().st_mode & 0o044 == 0o044
+
+
+def test_interrupt_exits_130_with_one_line(monkeypatch, capsys):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build", interrupted)
+    assert cli.main(["--env", "dev"]) == 130
+    assert capsys.readouterr().err.splitlines() == ["build.py: error: interrupted; nothing was written"]
