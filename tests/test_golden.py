@@ -10,7 +10,7 @@ import difflib
 
 import pytest
 
-from conftest import ENV_NAMES
+from helpers import ENV_NAMES
 from generator.build import generate, template_path
 from generator.environments import get_environment
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ENV_NAMES, resources_of_type
+from helpers import ENV_NAMES, resources_of_type
 from generator.catalogue import CATALOGUE
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import ENV_NAMES, resources_of_type
+from helpers import ENV_NAMES, resources_of_type
 from generator import tagging
 from generator.build import generate
 from generator.catalogue import CATALOGUE

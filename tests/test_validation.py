@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import ENV_NAMES
+from helpers import ENV_NAMES
 from generator.build import generate
 from generator.catalogue import ALPHAVANTAGE, CATALOGUE
 from generator.environments import ENVIRONMENTS, get_environment
