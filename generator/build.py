@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import os
 import tempfile
@@ -95,14 +94,15 @@ def build(
     findings: list[str] = []
     for env in environments:
         started = time.perf_counter()
-        text = generate(env, catalogue)
+        template = build_template(env, catalogue)
+        text = render(template)
         source = str(parameter_file_path(params_dir, env))
         env_findings = validate(env, catalogue, text, parameter_sets[env.name], source, linter)
         findings += [f"{env.name}: {finding}" for finding in env_findings]
         result = BuildResult(
             env=env,
             path=template_path(output_dir, env),
-            resource_count=len(json.loads(text)["Resources"]),
+            resource_count=len(template.resources),
             size_bytes=len(text.encode("utf-8")),
             lint_findings=len(env_findings),
             seconds=time.perf_counter() - started,

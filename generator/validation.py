@@ -48,9 +48,8 @@ class Linter:
         """Findings of every enabled rule, in every region, with the parameter file's values checked too."""
         from cfnlint.context.parameters import ParameterSet
         from cfnlint.decode.decode import decode_str
-        from cfnlint.runner.template.runner import run_template_by_data
-
         from cfnlint.helpers import REGIONS
+        from cfnlint.runner.template.runner import run_template_by_data
 
         unknown_regions = sorted(set(regions) - set(REGIONS))
         if unknown_regions:
@@ -79,12 +78,12 @@ def placeholder_problems(env: Environment, catalogue: Iterable[SecretSpec]) -> l
         return problems
     for spec in catalogue:
         placeholder = spec.placeholder(env)
-        validator = jsonschema.Draft7Validator(spec.schema(env))
-        for error in validator.iter_errors(placeholder):
+        schema = spec.schema(env)
+        for error in jsonschema.Draft7Validator(schema).iter_errors(placeholder):
             field = "/".join(str(part) for part in error.path) or "(root)"
             problems.append(f"{spec.logical_id}: placeholder field {field} does not match the schema ({error.validator})")
         for field, value in placeholder.items():
-            if spec.schema(env)["properties"].get(field, {}).get("const") == value:
+            if schema["properties"].get(field, {}).get("const") == value:
                 continue  # a fixed, public value such as an endpoint URL
             if PLACEHOLDER_MARKER not in value:
                 problems.append(f"{spec.logical_id}: placeholder field {field} does not contain {PLACEHOLDER_MARKER}")
