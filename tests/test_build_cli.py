@@ -12,8 +12,8 @@ import pytest
 import build as cli
 from generator import build as build_library
 from generator import naming
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -22,6 +22,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def params_copy(tmp_path, root) -> Path:
+    """A copy of the parameter files, to break without touching the repository."""
+    target = tmp_path / "params"
+    shutil.copytree(root / "params", target)
+    return target
 
 
 @pytest.fixture
@@ -128,21 +136,17 @@ def test_lint_failure_on_a_new_output_dir_creates_nothing(tmp_path, monkeypatch,
     assert not (tmp_path / "new").exists()
 
 
-def test_malformed_parameter_file_exits_2_with_one_line(tmp_path, root, capsys):
-    params = tmp_path / "params"
-    shutil.copytree(root / "params", params)
-    (params / "dev/secrets.json").write_text("[{")
-    assert cli.main(["--env", "dev", "--params-dir", str(params), "--output-dir", str(tmp_path / "out")]) == 2
+def test_malformed_parameter_file_exits_2_with_one_line(tmp_path, params_copy, capsys):
+    (params_copy / "dev/secrets.json").write_text("[{")
+    assert cli.main(["--env", "dev", "--params-dir", str(params_copy), "--output-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 1 and err[0].startswith(f"build.py: error: parameter file {params / 'dev/secrets.json'} is not valid JSON")
+    assert len(err) == 1 and err[0].startswith(f"build.py: error: parameter file {params_copy / 'dev/secrets.json'} is not valid JSON")
     assert not (tmp_path / "out").exists()
 
 
-def test_parameter_file_that_misses_a_parameter_fails_validation(tmp_path, root, capsys):
-    params = tmp_path / "params"
-    shutil.copytree(root / "params", params)
-    (params / "prod/secrets.json").write_text('[{"ParameterKey": "AlertEmail", "ParameterValue": ""}]')
-    assert cli.main(["--env", "prod", "--params-dir", str(params), "--output-dir", str(tmp_path / "out")]) == 1
+def test_parameter_file_that_misses_a_parameter_fails_validation(tmp_path, params_copy, capsys):
+    (params_copy / "prod/secrets.json").write_text('[{"ParameterKey": "AlertEmail", "ParameterValue": ""}]')
+    assert cli.main(["--env", "prod", "--params-dir", str(params_copy), "--output-dir", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "parameter BreakGlassRoleName is missing" in err
     assert "E2900" in err  # cfn-lint's own parameter-file check agrees

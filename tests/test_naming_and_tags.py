@@ -16,6 +16,14 @@ from generator.environments import ENVIRONMENTS
 SECRET_NAME_ALPHABET = string.ascii_letters + string.digits + "/_+=.@-"
 
 
+def assert_problems(problems: list[str], expected: str | None) -> None:
+    """No problem when none is expected; otherwise at least one that mentions `expected`."""
+    if expected is None:
+        assert problems == []
+    else:
+        assert any(expected in problem for problem in problems), problems
+
+
 @pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
 @pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.logical_id)
 def test_catalogue_names_are_valid(env_name, spec):
@@ -40,11 +48,7 @@ def test_catalogue_names_are_valid(env_name, spec):
     ids=["valid", "empty", "space", "bang", "dash-six", "dash-six-letters", "dash-seven", "max-length", "too-long"],
 )
 def test_secret_name_rules(name, problem):
-    problems = naming.secret_name_problems(name)
-    if problem is None:
-        assert problems == []
-    else:
-        assert any(problem in p for p in problems), problems
+    assert_problems(naming.secret_name_problems(name), problem)
 
 
 @given(st.text(alphabet=SECRET_NAME_ALPHABET, min_size=1, max_size=600))
@@ -101,11 +105,7 @@ def test_catalogue_tags_are_valid(env_name, spec):
          "bad-key-char", "bad-value-char", "unicode-letters", "too-many"],
 )
 def test_tag_rules(tags, problem):
-    problems = tagging.tag_problems(tags)
-    if problem is None:
-        assert problems == []
-    else:
-        assert any(problem in p for p in problems), problems
+    assert_problems(tagging.tag_problems(tags), problem)
 
 
 TAG_CHARACTERS = st.characters(categories=("L", "N", "Zs"), include_characters="_.:/=+-@")

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from deploy_support import ROOT, TIMINGS, TIMINGS_REPORT
+from deploy_support import TIMINGS, TIMINGS_REPORT
+from helpers import ROOT
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import boto3
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+from generator.environments import Environment
+from generator.params import load_parameter_file, parameter_file_path
+from helpers import ROOT
+
+# Stacks settle in seconds on LocalStack; two minutes is the ticket's bar per secret.
+WAIT = {"Delay": 1, "MaxAttempts": 120}
 TIMINGS_REPORT = ROOT / "reports" / "deploy-timings.json"
 TIMINGS: list[dict] = []
 
 
 def client(service: str, region: str = "us-east-1"):
     return boto3.client(service, region_name=region, config=Config(retries={"mode": "standard"}))
+
+
+def stack_parameters(env: Environment, **overrides: str) -> list[dict[str, str]]:
+    """The environment's parameter file, as CloudFormation's Parameters argument."""
+    values = {**load_parameter_file(parameter_file_path(ROOT / "params", env)), **overrides}
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
 
 
 def record_stack_timings(stack_id: str, region: str, label: str) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -15,8 +14,8 @@ from generator import tagging
 from generator.build import generate
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS
-from generator.params import load_parameter_file, parameter_file_path
-from deploy_support import ROOT, client, record_stack_timings
+from deploy_support import WAIT, client, record_stack_timings, stack_parameters
+from helpers import ROOT
 
 ACCOUNT = "000000000000"
 DEPLOYMENTS = [(env, region) for env in ENVIRONMENTS.values() for region in env.regions]
@@ -141,14 +140,10 @@ def test_versioning_keeps_current_and_previous(stacks):
     assert previous["VersionId"] == first
 
 
-def _update(stack_id: str, region: str, template: str, parameters: dict[str, str]) -> None:
+def _update(stack_id: str, region: str, template: str, parameters: list[dict[str, str]]) -> None:
     cloudformation = client("cloudformation", region)
-    cloudformation.update_stack(
-        StackName=stack_id,
-        TemplateBody=template,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-    )
-    cloudformation.get_waiter("stack_update_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    cloudformation.update_stack(StackName=stack_id, TemplateBody=template, Parameters=parameters)
+    cloudformation.get_waiter("stack_update_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
 
 
 @pytest.mark.parametrize("env_name", ["staging", "prod"])
@@ -158,32 +153,28 @@ def test_no_deploy_overwrites_a_value_put_out_of_band(stacks, env_name):
     secret_id = f"trading/{env_name}/alpaca"
     value = json.dumps({"apiKeyId": "PLACEHOLDER-oob-not-real", "apiSecretKey": "PLACEHOLDER-oob-not-real", "baseUrl": env.alpaca_endpoint})
     version = secrets.put_secret_value(SecretId=secret_id, SecretString=value)["VersionId"]
-    parameters = load_parameter_file(parameter_file_path(ROOT / "params", env))
 
     # Once with a changed parameter, once with a freshly built template.
-    _update(stacks[(env_name, "us-east-1")], "us-east-1", generate(env), {**parameters, "AlertEmail": "alerts@example.com"})
-    _update(stacks[(env_name, "us-east-1")], "us-east-1", generate(env), parameters)
+    _update(stacks[(env_name, "us-east-1")], "us-east-1", generate(env), stack_parameters(env, AlertEmail="alerts@example.com"))
+    _update(stacks[(env_name, "us-east-1")], "us-east-1", generate(env), stack_parameters(env))
 
     current = secrets.get_secret_value(SecretId=secret_id)
     assert current["SecretString"] == value
     assert current["VersionId"] == version
 
 
-def test_a_deploy_that_must_fail_rolls_back_cleanly(stacks):
-    """A secret with the stack's secret name already exists: the deploy fails, rolls back, and leaves nothing."""
+def test_a_deploy_that_must_fail_fails_with_its_reason_and_spares_the_existing_secret(stacks):
+    """A secret with the stack's secret name already exists: the deploy fails, says why, and leaves that secret as it was."""
     env = dataclasses.replace(ENVIRONMENTS["dev"], project=f"clash{uuid.uuid4().hex[:6]}")
     cloudformation = client("cloudformation")
     secrets = client("secretsmanager")
     squatter = secrets.create_secret(Name=f"{env.project}/dev/alpaca", SecretString='{"apiKey":"PLACEHOLDER-squatter-not-real"}')
-    parameters = load_parameter_file(parameter_file_path(ROOT / "params", ENVIRONMENTS["dev"]))
     stack_id = cloudformation.create_stack(
-        StackName=f"{env.project}-dev-secrets",
-        TemplateBody=generate(env),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        StackName=f"{env.project}-dev-secrets", TemplateBody=generate(env), Parameters=stack_parameters(env)
     )["StackId"]
     try:
         with pytest.raises(WaiterError):
-            cloudformation.get_waiter("stack_create_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+            cloudformation.get_waiter("stack_create_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
         status = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
         # Real CloudFormation rolls back (ROLLBACK_COMPLETE); LocalStack 4.10 stops at
         # CREATE_FAILED without rolling back, so what a rollback removes is not
@@ -201,7 +192,7 @@ def test_a_deploy_that_must_fail_rolls_back_cleanly(stacks):
         # Deleting the failed stack on LocalStack also deletes the pre-existing
         # secret (another fidelity gap); here that is just the cleanup.
         cloudformation.delete_stack(StackName=stack_id)
-        cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
         try:
             secrets.delete_secret(SecretId=squatter["ARN"], ForceDeleteWithoutRecovery=True)
         except secrets.exceptions.ResourceNotFoundException:
