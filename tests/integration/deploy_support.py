@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from generator.catalogue import CATALOGUE
 from generator.environments import Environment
+from generator.naming import secret_name
 from generator.params import load_parameter_file, parameter_file_path
 from helpers import ROOT
 
@@ -55,3 +59,35 @@ def record_stack_timings(stack_id: str, region: str, label: str) -> dict:
     return entry
 
 
+
+# The checks below are shared by the deployment suite and by
+# test_broken_templates.py, which shows each one failing on a template broken
+# on purpose: a check that cannot fail proves nothing.
+
+
+def assert_secrets_encrypted_with_stack_key(env: Environment, region: str, key_arn: str) -> None:
+    kms = client("kms", region)
+    key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert key["KeyManager"] == "CUSTOMER", f"{key_arn} is not a customer-managed key"
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True, f"{key_arn} has rotation off"
+    for spec in CATALOGUE:
+        described = client("secretsmanager", region).describe_secret(SecretId=secret_name(env, spec))
+        assert described.get("KmsKeyId") in (key_arn, key["KeyId"]), (
+            f"{described['Name']} in {region} is not encrypted with the stack's customer-managed key "
+            f"(KmsKeyId: {described.get('KmsKeyId', 'none, so the AWS-managed default key')})"
+        )
+
+
+def assert_secrets_hold_no_value(env: Environment, region: str) -> None:
+    """Prod secrets are created empty: a value can only come from `put`, never from a deploy."""
+    for spec in CATALOGUE:
+        described = client("secretsmanager", region).describe_secret(SecretId=secret_name(env, spec))
+        stages = described.get("VersionIdsToStages", {})
+        assert not stages, (
+            f"{described['Name']} in {region} was given a value by the deploy "
+            f"({len(stages)} version(s)); {env.name} secrets must be created empty"
+        )
+        with pytest.raises(ClientError) as raised:
+            client("secretsmanager", region).get_secret_value(SecretId=described["ARN"])
+        error = raised.value.response["Error"]
+        assert error["Code"] == "ResourceNotFoundException" and "AWSCURRENT" in error["Message"], error
