@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from generator.build import build, check
+from generator.cli_support import OneLineErrorParser
 from generator.environments import ENVIRONMENTS, get_environment
 from generator.errors import ConfigurationError, GeneratorError, ValidationError
 
@@ -22,15 +23,8 @@ ALL = "all"
 EXIT_OK, EXIT_VALIDATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
-    """argparse prints usage plus the error; we want one line and our own exit code."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigurationError(message)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _OneLineErrorParser(
+    parser = OneLineErrorParser(
         prog="build.py",
         description="Generate, validate and write the trading credentials CloudFormation templates.",
         epilog="Exit codes: 0 ok, 1 validation failure or --check difference, 2 usage or configuration error.",
