@@ -208,3 +208,11 @@ def test_status_reports_a_tag_that_drifted():
         stub.add_response("list_secret_version_ids", {"Versions": []})
         status = operations.secret_status(PROD, ALPHAVANTAGE, "us-east-1", client)
     assert status.tag_problems == ("tag Owner is 'someone-else', expected 'platform-engineering'", "tag CostCenter is missing")
+
+
+def test_clients_retry_throttling_with_botocore_standard_mode(monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")
+    client = operations.secrets_client("us-east-1")
+    assert client.meta.config.retries["mode"] == "standard"
+    assert client.meta.config.retries["total_max_attempts"] == 4
+    assert client.meta.config.connect_timeout == 5
