@@ -17,10 +17,19 @@ from generator.build import build, check
 from generator.cli_support import OneLineErrorParser
 from generator.environments import ENVIRONMENTS, get_environment
 from generator.errors import ConfigurationError, GeneratorError, ValidationError
+from generator.leaks import RedactingFilter, known_placeholder_values
 
 ROOT = Path(__file__).resolve().parent
+# Content-addressed record of templates cfn-lint passed (generator/lint_cache.py); git-ignored.
+CACHE_DIR = ROOT / ".cache" / "validation"
 ALL = "all"
 EXIT_OK, EXIT_VALIDATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,6 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--params-dir", type=Path, default=ROOT / "params", help="where parameter files are read (default: params/)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a template on disk differs from the code")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
+    parser.add_argument(
+        "--jobs", type=_positive_int, default=None, help="lint in at most this many processes (default: one per core)"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="lint every template even if cfn-lint passed it before")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=CACHE_DIR, help="where templates cfn-lint passed are recorded (default: .cache/validation/)"
+    )
     return parser.parse_args(argv)
 
 
@@ -63,7 +79,7 @@ def _print_summary(results) -> None:
     for result in results:
         print(
             f"{result.env.name:<8} {_display(result.path):<34} {result.resource_count:>9} {result.size_bytes:>7} "
-            f"{str(result.lint_findings) + ' issues':>10} {result.seconds:>6.2f}s"
+            f"{'cached' if result.lint_cached else str(result.lint_findings) + ' issues':>10} {result.seconds:>6.2f}s"
         )
 
 
@@ -76,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             stream=sys.stderr,
             force=True,
         )
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingFilter(known_placeholder_values()))
         # cfn-lint narrates each scan at INFO; our own log says what was validated.
         logging.getLogger("cfnlint").setLevel(logging.WARNING)
         environments = _environments(args.env)
@@ -88,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_VALIDATION
             print(f"build.py: {len(environments)} template(s) match the code")
             return EXIT_OK
-        results = build(environments, args.output_dir, args.params_dir, ROOT / ".cfnlintrc")
+        results = build(
+            environments, args.output_dir, args.params_dir, ROOT / ".cfnlintrc", cache_dir=None if args.no_cache else args.cache_dir,
+            processes=args.jobs,
+        )
         _print_summary(results)
         return EXIT_OK
     except ValidationError as error:

@@ -3,6 +3,7 @@
 
     python3 tasks.py build [build.py options]   generate and validate the templates
     python3 tasks.py test  [pytest options]     run the whole test suite
+    python3 tasks.py bench [--deploy] [--runs N] benchmark the build (and deployments)
 
 Each creates `.venv` (git-ignored) on first use and reinstalls the project
 there whenever setup.cfg or pyproject.toml change.
@@ -41,6 +42,11 @@ LOCALSTACK_REQUIREMENTS = (
 LOCALSTACK_SERVICES = "cloudformation,secretsmanager,kms,s3,sts,iam,events,sns,cloudwatch,logs,ssm,ec2"
 LOCALSTACK_LOG = ROOT / ".localstack" / "localstack.log"
 LOCALSTACK_READY_SECONDS = 120
+
+# checkov, the independent template scanner of the security gates, also lives
+# in its own environment: it needs jsonschema 4 and urllib3 2, taskcat pins 3 and 1.
+CHECKOV_VENV = ROOT / ".venv-checkov"
+CHECKOV_REQUIREMENTS = ("checkov==3.3.30",)
 
 
 def _fingerprint(*parts: bytes) -> str:
@@ -153,9 +159,15 @@ def run_build(args: list[str]) -> int:
     return subprocess.call([str(python), str(ROOT / "build.py"), *args], cwd=ROOT)
 
 
+def ensure_checkov() -> Path:
+    python = _ensure(CHECKOV_VENV, _fingerprint(*(r.encode() for r in CHECKOV_REQUIREMENTS)), list(CHECKOV_REQUIREMENTS))
+    return python.parent / "checkov"
+
+
 def run_tests(args: list[str]) -> int:
-    """The whole suite, unit and deployment tests, with LocalStack running for its duration."""
+    """The whole suite (unit, security gates, deployment) with LocalStack running for its duration."""
     python = ensure_venv()
+    checkov = ensure_checkov()
     with localstack() as engine_env:
         return subprocess.call(
             [
@@ -164,11 +176,21 @@ def run_tests(args: list[str]) -> int:
                 *args,
             ],
             cwd=ROOT,
-            env={**os.environ, **engine_env},
+            env={**os.environ, **engine_env, "TRADING_CHECKOV": str(checkov)},
         )
 
 
-COMMANDS = {"build": run_build, "test": run_tests}
+def run_bench(args: list[str]) -> int:
+    """The benchmark (bench/); with --deploy, LocalStack runs around it so deployments are timed too."""
+    python = ensure_venv()
+    command = [str(python), "-m", "bench", *[arg for arg in args if arg != "--deploy"]]
+    if "--deploy" not in args:
+        return subprocess.call(command, cwd=ROOT)
+    with localstack() as engine_env:
+        return subprocess.call(command, cwd=ROOT, env={**os.environ, **engine_env})
+
+
+COMMANDS = {"build": run_build, "test": run_tests, "bench": run_bench}
 
 
 def main(argv: list[str]) -> int:

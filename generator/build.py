@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import multiprocessing
 import os
 import tempfile
 import time
@@ -19,7 +20,8 @@ from generator.environments import Environment
 from generator.errors import ConfigurationError, ValidationError
 from generator.params import load_parameter_file, parameter_file_path
 from generator.template import build_template, render
-from generator.validation import Linter, validate
+from generator.lint_cache import ValidationCache
+from generator.validation import Linter, static_problems
 
 LOG = logging.getLogger(__name__)
 TEMPLATE_FILE_NAME = "secrets.json"
@@ -36,6 +38,7 @@ class BuildResult:
     size_bytes: int
     lint_findings: int
     seconds: float
+    lint_cached: bool = False
 
 
 def template_path(output_dir: Path, env: Environment) -> Path:
@@ -77,43 +80,109 @@ def write_atomically(path: Path, text: str) -> None:
             os.unlink(handle.name)
 
 
+_WORKER_LINTER: Linter | None = None
+
+
+def _load_worker_linter(lint_config: Path) -> None:
+    global _WORKER_LINTER
+    _WORKER_LINTER = Linter(lint_config)
+
+
+def _lint_job(job: tuple[str, tuple[str, ...], dict[str, str], str]) -> list[str]:
+    assert _WORKER_LINTER is not None
+    return _WORKER_LINTER.lint(*job)
+
+
+class _LintWorkers:
+    """cfn-lint in worker processes that start importing it and loading its rules at once,
+    on their own cores, while the parent goes on with the static checks.
+
+    Importing cfn-lint and loading its rules is over half of a cold build; the
+    three lints then run side by side. One job, or one core, runs in-process.
+    """
+
+    def __init__(self, lint_config: Path, jobs: int, processes: int | None):
+        workers = min(jobs, processes or os.cpu_count() or 1)
+        self._pool = None
+        if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            self._pool = multiprocessing.get_context("fork").Pool(workers, _load_worker_linter, (lint_config,))
+        else:
+            _load_worker_linter(lint_config)
+
+    def lint(self, jobs: list[tuple[str, tuple[str, ...], dict[str, str], str]]) -> list[list[str]]:
+        if self._pool is None:
+            return [_lint_job(job) for job in jobs]
+        with self._pool:
+            return self._pool.map(_lint_job, jobs, chunksize=1)
+
+
 def build(
     environments: Sequence[Environment],
     output_dir: Path,
     params_dir: Path,
     lint_config: Path,
     catalogue: Iterable[SecretSpec] = CATALOGUE,
+    cache_dir: Path | None = None,
+    processes: int | None = None,
 ) -> list[BuildResult]:
-    """Generate and validate every environment's template, then write them all, or none if any fails."""
+    """Generate and validate every environment's template, then write them all, or none if any fails.
+
+    With `cache_dir`, a template cfn-lint already passed with the same
+    parameters, regions, configuration and cfn-lint version is not linted again.
+    `processes` caps the lint workers (default: one per core).
+    """
     catalogue = tuple(catalogue)
     parameter_sets = {
         env.name: load_parameter_file(parameter_file_path(params_dir, env)) for env in environments
     }
-    linter = Linter(lint_config)
-    rendered: list[tuple[BuildResult, str]] = []
-    findings: list[str] = []
+    cache = ValidationCache(cache_dir, lint_config)
+    generated = []
     for env in environments:
         started = time.perf_counter()
         template = build_template(env, catalogue)
         text = render(template)
+        generated.append((env, template, text, cache.key(text, env.regions, parameter_sets[env.name]), time.perf_counter() - started))
+    cached = {env.name for env, _, _, key, _ in generated if cache.passed(key)}
+    to_lint = [(env, key, text) for env, _, text, key, _ in generated if env.name not in cached]
+    # Started before the static checks so that cfn-lint loads while they run.
+    workers = _LintWorkers(lint_config, len(to_lint), processes) if to_lint else None
+
+    rendered = []
+    findings: dict[str, list[str]] = {}
+    for env, template, text, key, seconds in generated:
+        started = time.perf_counter()
         source = str(parameter_file_path(params_dir, env))
-        env_findings = validate(env, catalogue, text, parameter_sets[env.name], source, linter)
-        findings += [f"{env.name}: {finding}" for finding in env_findings]
+        findings[env.name] = static_problems(env, catalogue, text, parameter_sets[env.name], source)
+        if env.name in cached:
+            LOG.info("%s: cfn-lint passed this exact template before (cache %s)", env.name, key[:12])
+        rendered.append((env, template, text, seconds + time.perf_counter() - started))
+    if workers:
+        started = time.perf_counter()
+        jobs = [(text, env.regions, parameter_sets[env.name], str(parameter_file_path(params_dir, env))) for env, _, text in to_lint]
+        for (env, key, _), lint_findings in zip(to_lint, workers.lint(jobs)):
+            LOG.info("%s: cfn-lint (informational included) in %s: %d finding(s)", env.name, ", ".join(env.regions), len(lint_findings))
+            findings[env.name] += lint_findings
+            if not lint_findings:
+                cache.record_pass(key)
+        LOG.info("cfn-lint: %d template(s) in %.2f s", len(to_lint), time.perf_counter() - started)
+    all_findings = [f"{env.name}: {finding}" for env, *_ in rendered for finding in findings[env.name]]
+    if all_findings:
+        raise ValidationError(all_findings)
+    results = []
+    for env, template, text, seconds in rendered:
         result = BuildResult(
             env=env,
             path=template_path(output_dir, env),
             resource_count=len(template.resources),
             size_bytes=len(text.encode("utf-8")),
-            lint_findings=len(env_findings),
-            seconds=time.perf_counter() - started,
+            lint_findings=len(findings[env.name]),
+            seconds=seconds,
+            lint_cached=env.name in cached,
         )
-        rendered.append((result, text))
-    if findings:
-        raise ValidationError(findings)
-    for result, text in rendered:
         write_atomically(result.path, text)
-        LOG.info("%s: wrote %s", result.env.name, result.path)
-    return [result for result, _ in rendered]
+        LOG.info("%s: wrote %s", env.name, result.path)
+        results.append(result)
+    return results
 
 
 def check(

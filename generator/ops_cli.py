@@ -27,6 +27,7 @@ from generator.catalogue import CATALOGUE, SecretSpec
 from generator.cli_support import OneLineErrorParser
 from generator.environments import ENVIRONMENTS, Environment, get_environment
 from generator.errors import ConfigurationError, GeneratorError
+from generator.leaks import RedactingFilter, known_placeholder_values
 from generator.naming import secret_name
 from generator import operations
 from generator.values import parse_document
@@ -159,6 +160,7 @@ class _StderrHandler(logging.StreamHandler):
 
 _LOG_HANDLER = _StderrHandler()
 _LOG_HANDLER.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+_LOG_HANDLER.addFilter(RedactingFilter(known_placeholder_values()))
 
 
 def _configure_logging() -> None:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import jsonschema
 
-from generator import naming, tagging
+from generator import leaks, naming, security, tagging
 from generator.catalogue import PLACEHOLDER_MARKER, SecretSpec
 from generator.environments import Environment
 
@@ -146,6 +146,34 @@ def parameter_problems(template: Mapping[str, Any], parameters: Mapping[str, str
     return problems
 
 
+def leak_problems(text: str, parameters: Mapping[str, str], template_source: str, parameter_source: str) -> list[str]:
+    """The leak scanner over the rendered template and every parameter value: a build never writes a credential."""
+    problems = [str(leak) for leak in leaks.scan_text(text, template_source)]
+    for key, value in sorted(parameters.items()):
+        problems += [f"{parameter_source}: parameter {key} holds something shaped like {kind}" for kind in leaks.scan_line(value)]
+    return problems
+
+
+def static_problems(
+    env: Environment,
+    catalogue: Iterable[SecretSpec],
+    text: str,
+    parameters: Mapping[str, str],
+    parameter_source: str,
+) -> list[str]:
+    """Every check but cfn-lint: pure Python, fast, and run on every build, cached or not."""
+    catalogue = tuple(catalogue)
+    template = json.loads(text)
+    return (
+        size_problems(text)
+        + placeholder_problems(env, catalogue)
+        + name_and_tag_problems(env, catalogue, template)
+        + parameter_problems(template, parameters, parameter_source)
+        + security.security_problems(template)
+        + leak_problems(text, parameters, f"{env.name} template", parameter_source)
+    )
+
+
 def validate(
     env: Environment,
     catalogue: Iterable[SecretSpec],
@@ -154,15 +182,8 @@ def validate(
     parameter_source: str,
     linter: Linter,
 ) -> list[str]:
-    """All findings for one rendered template and its parameter file."""
-    catalogue = tuple(catalogue)
-    template = json.loads(text)
-    findings = (
-        size_problems(text)
-        + placeholder_problems(env, catalogue)
-        + name_and_tag_problems(env, catalogue, template)
-        + parameter_problems(template, parameters, parameter_source)
-    )
+    """All findings for one rendered template and its parameter file, cfn-lint included."""
+    findings = static_problems(env, catalogue, text, parameters, parameter_source)
     lint_findings = linter.lint(text, env.regions, parameters, parameter_source)
     LOG.info("%s: cfn-lint (informational included) in %s: %d finding(s)", env.name, ", ".join(env.regions), len(lint_findings))
     return findings + lint_findings

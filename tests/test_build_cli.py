@@ -12,16 +12,27 @@ import pytest
 import build as cli
 from generator import build as build_library
 from generator import naming
+from generator.leaks import known_placeholder_values, output_leaks
 from helpers import ROOT
 
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], capture_output=True, text=True, cwd=ROOT)
+    """build.py in its own process, linting every time unless a test passes its own --cache-dir."""
+    cache = [] if "--cache-dir" in args else ["--no-cache"]
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *cache, *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch) -> Path:
+    """In-process builds record lint passes in the test's own folder, never in the repository's."""
+    cache = tmp_path / "lint-cache"
+    monkeypatch.setattr(cli, "CACHE_DIR", cache)
+    return cache
 
 
 @pytest.fixture
@@ -81,6 +92,7 @@ def test_logs_name_what_was_validated_and_never_a_value(tmp_path, capsys):
     assert "secret name trading/dev/alpaca is valid" in output
     assert "placeholder of AlpacaCredentials matches its schema (fields: apiKeyId, apiSecretKey, baseUrl)" in output
     assert "PLACEHOLDER" not in output and "not-real" not in output
+    assert output_leaks(output, "build output", known_placeholder_values()) == []
 
 
 def test_quiet_logs_nothing_on_success(tmp_path, capsys):
@@ -184,3 +196,52 @@ def test_interrupt_exits_130_with_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build", interrupted)
     assert cli.main(["--env", "dev"]) == 130
     assert capsys.readouterr().err.splitlines() == ["build.py: error: interrupted; nothing was written"]
+
+
+def _lint_column(stdout: str) -> dict[str, str]:
+    return {line.split()[0]: line.split()[4] for line in stdout.splitlines()[1:]}
+
+
+def test_an_unchanged_template_is_not_linted_again_until_something_in_its_key_changes(tmp_path, params_copy, private_cache):
+    args = ["--output-dir", str(tmp_path / "out"), "--params-dir", str(params_copy), "--cache-dir", str(private_cache)]
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert set(_lint_column(first.stdout).values()) == {"0"}  # "0 issues": linted
+    assert len(list(private_cache.rglob("*.passed"))) == 3
+
+    second = run_cli(*args)
+    assert set(_lint_column(second.stdout).values()) == {"cached"}
+    assert "cfn-lint:" not in second.stderr  # cfn-lint never ran
+
+    # A parameter value is part of the key: only that environment is linted again.
+    path = params_copy / "staging/secrets.json"
+    edited = path.read_text().replace('{"ParameterKey": "AlertEmail", "ParameterValue": ""}', '{"ParameterKey": "AlertEmail", "ParameterValue": "ops@example.com"}')
+    assert edited != path.read_text()
+    path.write_text(edited)
+    third = run_cli(*args)
+    assert _lint_column(third.stdout) == {"dev": "cached", "staging": "0", "prod": "cached"}
+
+    uncached = run_cli(*args, "--no-cache")
+    assert set(_lint_column(uncached.stdout).values()) == {"0"}
+
+
+def test_a_template_with_lint_findings_is_never_recorded_as_passed(committed_copy, monkeypatch, private_cache):
+    _plant_invalid_topic_name(monkeypatch, only="prod")
+    assert cli.main(["--output-dir", str(committed_copy)]) == 1
+    # dev and staging passed and were recorded; prod was not, so it is linted (and fails) every time.
+    assert len(list(private_cache.rglob("*.passed"))) == 2
+    assert cli.main(["--output-dir", str(committed_copy)]) == 1
+
+
+@pytest.mark.parametrize("jobs", ["1", "2", "3"])
+def test_every_lint_process_count_reports_the_same_findings(committed_copy, monkeypatch, capsys, jobs):
+    _plant_invalid_topic_name(monkeypatch)
+    assert cli.main(["--jobs", jobs, "--no-cache", "--output-dir", str(committed_copy)]) == 1
+    lint_lines = [line for line in capsys.readouterr().err.splitlines() if "cfn-lint E" in line]
+    assert [line.split(":")[1].strip() for line in lint_lines] == ["dev", "staging", "prod"]
+    assert all("E3033 Resources/AlertTopic/Properties/TopicName" in line for line in lint_lines)
+
+
+def test_jobs_must_be_a_positive_number(capsys):
+    assert cli.main(["--jobs", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "build.py: error: argument --jobs: expected a whole number of at least 1, got '0'"

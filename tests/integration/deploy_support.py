@@ -11,6 +11,7 @@ from generator.catalogue import CATALOGUE
 from generator.environments import Environment
 from generator.naming import secret_name
 from generator.params import load_parameter_file, parameter_file_path
+from bench.deploy_timing import stack_timings
 from helpers import ROOT
 
 # Stacks settle in seconds on LocalStack; two minutes is the ticket's bar per secret.
@@ -30,34 +31,10 @@ def stack_parameters(env: Environment, **overrides: str) -> list[dict[str, str]]
 
 
 def record_stack_timings(stack_id: str, region: str, label: str) -> dict:
-    """Create time of the stack and of each secret, read from the stack's events."""
-    events = []
-    for page in client("cloudformation", region).get_paginator("describe_stack_events").paginate(StackName=stack_id):
-        events += page["StackEvents"]
-    started: dict[str, object] = {}
-    finished: dict[str, object] = {}
-    types = {}
-    for event in sorted(events, key=lambda e: e["Timestamp"]):
-        resource = event["LogicalResourceId"]
-        types[resource] = event["ResourceType"]
-        if event["ResourceStatus"] == "CREATE_IN_PROGRESS":
-            started.setdefault(resource, event["Timestamp"])
-        elif event["ResourceStatus"] == "CREATE_COMPLETE":
-            finished[resource] = event["Timestamp"]
-    stack_name = next(e["LogicalResourceId"] for e in events if e["ResourceType"] == "AWS::CloudFormation::Stack")
-    entry = {
-        "stack": label,
-        "region": region,
-        "stack_seconds": (finished[stack_name] - started[stack_name]).total_seconds(),
-        "secrets": {
-            resource: (finished[resource] - started[resource]).total_seconds()
-            for resource, kind in types.items()
-            if kind == "AWS::SecretsManager::Secret" and resource in finished
-        },
-    }
+    """Create time of the stack and of each secret, read from the stack's events, kept for the run's report."""
+    entry = stack_timings(stack_id, region, label)
     TIMINGS.append(entry)
     return entry
-
 
 
 # The checks below are shared by the deployment suite and by
