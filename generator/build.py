@@ -9,15 +9,17 @@ import difflib
 import logging
 import multiprocessing
 import os
-import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from troposphere import Template
 
 from generator.catalogue import CATALOGUE, SecretSpec
 from generator.environments import Environment
 from generator.errors import ConfigurationError, ValidationError
+from generator.files import write_atomically
 from generator.params import load_parameter_file, parameter_file_path
 from generator.template import build_template, render
 from generator.lint_cache import ValidationCache
@@ -50,34 +52,19 @@ def generate(env: Environment, catalogue: Iterable[SecretSpec] = CATALOGUE) -> s
     return render(build_template(env, tuple(catalogue)))
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+@dataclass
+class _Draft:
+    """One environment's template on its way through the build: generated, checked, then written or refused."""
 
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` in one step, so that a reader or a crash never sees half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        )
-    except OSError as error:
-        raise ConfigurationError(f"cannot write to {path.parent}: {error.strerror}") from None
-    try:
-        with handle:
-            # NamedTemporaryFile creates 0600; a template is a public artefact.
-            os.fchmod(handle.fileno(), 0o666 & ~_current_umask())
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except OSError as error:
-        raise ConfigurationError(f"cannot write {path}: {error.strerror}") from None
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    env: Environment
+    template: Template
+    text: str
+    parameters: dict[str, str]
+    parameter_source: str
+    cache_key: str
+    lint_cached: bool
+    seconds: float
+    findings: list[str] = field(default_factory=list)
 
 
 _WORKER_LINTER: Linter | None = None
@@ -132,55 +119,51 @@ def build(
     `processes` caps the lint workers (default: one per core).
     """
     catalogue = tuple(catalogue)
-    parameter_sets = {
-        env.name: load_parameter_file(parameter_file_path(params_dir, env)) for env in environments
-    }
     cache = ValidationCache(cache_dir, lint_config)
-    generated = []
+    drafts = []
     for env in environments:
         started = time.perf_counter()
+        source = parameter_file_path(params_dir, env)
+        parameters = load_parameter_file(source)
         template = build_template(env, catalogue)
         text = render(template)
-        generated.append((env, template, text, cache.key(text, env.regions, parameter_sets[env.name]), time.perf_counter() - started))
-    cached = {env.name for env, _, _, key, _ in generated if cache.passed(key)}
-    to_lint = [(env, key, text) for env, _, text, key, _ in generated if env.name not in cached]
+        key = cache.key(text, env.regions, parameters)
+        drafts.append(_Draft(env, template, text, parameters, str(source), key, cache.passed(key), time.perf_counter() - started))
+    to_lint = [draft for draft in drafts if not draft.lint_cached]
     # Started before the static checks so that cfn-lint loads while they run.
     workers = _LintWorkers(lint_config, len(to_lint), processes) if to_lint else None
 
-    rendered = []
-    findings: dict[str, list[str]] = {}
-    for env, template, text, key, seconds in generated:
+    for draft in drafts:
         started = time.perf_counter()
-        source = str(parameter_file_path(params_dir, env))
-        findings[env.name] = static_problems(env, catalogue, text, parameter_sets[env.name], source)
-        if env.name in cached:
-            LOG.info("%s: cfn-lint passed this exact template before (cache %s)", env.name, key[:12])
-        rendered.append((env, template, text, seconds + time.perf_counter() - started))
+        draft.findings = static_problems(draft.env, catalogue, draft.text, draft.parameters, draft.parameter_source)
+        if draft.lint_cached:
+            LOG.info("%s: cfn-lint passed this exact template before (cache %s)", draft.env.name, draft.cache_key[:12])
+        draft.seconds += time.perf_counter() - started
     if workers:
         started = time.perf_counter()
-        jobs = [(text, env.regions, parameter_sets[env.name], str(parameter_file_path(params_dir, env))) for env, _, text in to_lint]
-        for (env, key, _), lint_findings in zip(to_lint, workers.lint(jobs)):
-            LOG.info("%s: cfn-lint (informational included) in %s: %d finding(s)", env.name, ", ".join(env.regions), len(lint_findings))
-            findings[env.name] += lint_findings
+        jobs = [(draft.text, draft.env.regions, draft.parameters, draft.parameter_source) for draft in to_lint]
+        for draft, lint_findings in zip(to_lint, workers.lint(jobs)):
+            LOG.info("%s: cfn-lint (informational included) in %s: %d finding(s)", draft.env.name, ", ".join(draft.env.regions), len(lint_findings))
+            draft.findings += lint_findings
             if not lint_findings:
-                cache.record_pass(key)
+                cache.record_pass(draft.cache_key)
         LOG.info("cfn-lint: %d template(s) in %.2f s", len(to_lint), time.perf_counter() - started)
-    all_findings = [f"{env.name}: {finding}" for env, *_ in rendered for finding in findings[env.name]]
+    all_findings = [f"{draft.env.name}: {finding}" for draft in drafts for finding in draft.findings]
     if all_findings:
         raise ValidationError(all_findings)
     results = []
-    for env, template, text, seconds in rendered:
+    for draft in drafts:
         result = BuildResult(
-            env=env,
-            path=template_path(output_dir, env),
-            resource_count=len(template.resources),
-            size_bytes=len(text.encode("utf-8")),
-            lint_findings=len(findings[env.name]),
-            seconds=seconds,
-            lint_cached=env.name in cached,
+            env=draft.env,
+            path=template_path(output_dir, draft.env),
+            resource_count=len(draft.template.resources),
+            size_bytes=len(draft.text.encode("utf-8")),
+            lint_findings=len(draft.findings),
+            seconds=draft.seconds,
+            lint_cached=draft.lint_cached,
         )
-        write_atomically(result.path, text)
-        LOG.info("%s: wrote %s", env.name, result.path)
+        write_atomically(result.path, draft.text)
+        LOG.info("%s: wrote %s", draft.env.name, result.path)
         results.append(result)
     return results
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Iterable, Mapping
+
+from generator.errors import ConfigurationError
+from generator.files import write_atomically
 
 # Bump when what a key covers changes, to orphan every older entry.
 CACHE_FORMAT = "1"
@@ -47,11 +48,7 @@ class ValidationCache:
         """Best effort: a cache that cannot be written costs time on the next build, never correctness."""
         if self.directory is None:
             return
-        entry = self._entry(key)
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=entry.parent, delete=False, suffix=".tmp") as handle:
-                handle.write("cfn-lint: 0 findings\n")
-            os.replace(handle.name, entry)
-        except OSError:
+            write_atomically(self._entry(key), "cfn-lint: 0 findings\n")
+        except ConfigurationError:
             pass
