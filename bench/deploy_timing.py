@@ -14,14 +14,15 @@ import boto3
 from botocore.config import Config
 
 
-def _client(service: str, region: str):
+def client(service: str, region: str = "us-east-1"):
+    """A boto3 client with botocore's standard retries, for the deployment tests and the benchmark."""
     return boto3.client(service, region_name=region, config=Config(retries={"mode": "standard"}))
 
 
 def stack_timings(stack_id: str, region: str, label: str) -> dict:
     """{stack, region, stack_seconds, secrets: {logical id: seconds}} from CREATE_IN_PROGRESS to CREATE_COMPLETE."""
     events = []
-    for page in _client("cloudformation", region).get_paginator("describe_stack_events").paginate(StackName=stack_id):
+    for page in client("cloudformation", region).get_paginator("describe_stack_events").paginate(StackName=stack_id):
         events += page["StackEvents"]
     started: dict[str, object] = {}
     finished: dict[str, object] = {}
@@ -50,19 +51,19 @@ def deploy_and_time(root: Path) -> list[dict]:
     """Each environment's template, deployed under a throwaway project name in its first region, timed, then deleted."""
     from generator.build import generate
     from generator.environments import ENVIRONMENTS
-    from generator.params import load_parameter_file, parameter_file_path
+    from generator.params import cloudformation_parameters, load_parameter_file, parameter_file_path
 
     wait = {"Delay": 1, "MaxAttempts": 300}
     results = []
     for env in ENVIRONMENTS.values():
         bench_env = dataclasses.replace(env, project=f"bench{uuid.uuid4().hex[:6]}")
         region = env.regions[0]
-        cloudformation = _client("cloudformation", region)
+        cloudformation = client("cloudformation", region)
         parameters = load_parameter_file(parameter_file_path(root / "params", env))
         stack_id = cloudformation.create_stack(
             StackName=f"{bench_env.project}-{env.name}-secrets",
             TemplateBody=generate(bench_env),
-            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+            Parameters=cloudformation_parameters(parameters),
         )["StackId"]
         try:
             cloudformation.get_waiter("stack_create_complete").wait(StackName=stack_id, WaiterConfig=wait)

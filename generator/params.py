@@ -47,3 +47,8 @@ def load_parameter_file(path: Path) -> dict[str, str]:
             raise ConfigurationError(f"parameter file {path}: parameter {key!r} is given twice")
         values[key] = entry["ParameterValue"]
     return values
+
+
+def cloudformation_parameters(values: dict[str, str]) -> list[dict[str, str]]:
+    """Parameter values in the shape CloudFormation's API takes (and parameter files hold)."""
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from generator.catalogue import CATALOGUE
 from generator.environments import Environment
 from generator.naming import secret_name
-from generator.params import load_parameter_file, parameter_file_path
-from bench.deploy_timing import stack_timings
+from generator.params import cloudformation_parameters, load_parameter_file, parameter_file_path
+from bench.deploy_timing import client, stack_timings
 from helpers import ROOT
 
 # Stacks settle in seconds on LocalStack; two minutes is the ticket's bar per secret.
@@ -20,14 +18,9 @@ TIMINGS_REPORT = ROOT / "reports" / "deploy-timings.json"
 TIMINGS: list[dict] = []
 
 
-def client(service: str, region: str = "us-east-1"):
-    return boto3.client(service, region_name=region, config=Config(retries={"mode": "standard"}))
-
-
 def stack_parameters(env: Environment, **overrides: str) -> list[dict[str, str]]:
     """The environment's parameter file, as CloudFormation's Parameters argument."""
-    values = {**load_parameter_file(parameter_file_path(ROOT / "params", env)), **overrides}
-    return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
+    return cloudformation_parameters({**load_parameter_file(parameter_file_path(ROOT / "params", env)), **overrides})
 
 
 def record_stack_timings(stack_id: str, region: str, label: str) -> dict:
