@@ -1,69 +1,118 @@
 #!/usr/bin/env python3
 """Build the credentials templates: `python build.py --env prod`.
 
-Exit codes: 0 success; 1 validation failure or (with --check) a template
-that differs from what the code generates; 2 usage or configuration error;
-130 interrupted.
+Exit codes (generator.errors.ExitCode): 0 success; 1 validation failure or
+(with --check) a template that differs from what the code generates; 2 usage
+or configuration error; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 
-from generator.build import build, check
-from generator.cli_support import OneLineErrorParser
-from generator.environments import ENVIRONMENTS, get_environment
-from generator.errors import ConfigurationError, GeneratorError, ValidationError
-from generator.leaks import RedactingFilter, known_placeholder_values
+
+def _not_installed(missing: ModuleNotFoundError) -> NoReturn:
+    # Run by a Python without the project's dependencies (not .venv's).
+    print(
+        f"build.py: error: {missing.name} is not installed for {sys.executable}; "
+        "run `python3 tasks.py build`, which sets up .venv, or `.venv/bin/python build.py`",
+        file=sys.stderr,
+    )
+    sys.exit(2)
+
+
+# Only what parsing the command line and starting cfn-lint need: the rest
+# (troposphere, awacs, the checks) is imported once cfn-lint has begun loading.
+try:
+    from generator.checks.lint import LintWorkers
+    from generator.cli import (
+        OneLineErrorParser,
+        configure_logging,
+        one_of,
+        positive_int,
+        run,
+    )
+    from generator.environments import ENVIRONMENTS, Environment
+    from generator.errors import ExitCode
+except ModuleNotFoundError as missing:
+    _not_installed(missing)
+except KeyboardInterrupt:
+    print("build.py: error: interrupted; nothing was written", file=sys.stderr)
+    sys.exit(130)
+
+if TYPE_CHECKING:
+    from generator.build import BuildResult
 
 ROOT = Path(__file__).resolve().parent
-# Content-addressed record of templates cfn-lint passed (generator/lint_cache.py); git-ignored.
+# Content-addressed record of templates cfn-lint passed (generator/checks/lint_cache.py); git-ignored.
 CACHE_DIR = ROOT / ".cache" / "validation"
 ALL = "all"
-EXIT_OK, EXIT_VALIDATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
+PROG = "build.py"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = OneLineErrorParser(
-        prog="build.py",
+        prog=PROG,
         description="Generate, validate and write the trading credentials CloudFormation templates.",
-        epilog="Exit codes: 0 ok, 1 validation failure or --check difference, 2 usage or configuration error.",
+        epilog="Exit codes: 0 ok, 1 validation failure or --check difference, 2 usage or configuration error, "
+        "130 interrupted.",
     )
     parser.add_argument(
         "--env",
         default=ALL,
+        type=one_of("environment", [*ENVIRONMENTS, ALL]),
         help=f"environment to build: {', '.join(ENVIRONMENTS)} or {ALL} (default: {ALL})",
     )
-    parser.add_argument("--output-dir", type=Path, default=ROOT / "templates", help="where templates go (default: templates/)")
-    parser.add_argument("--params-dir", type=Path, default=ROOT / "params", help="where parameter files are read (default: params/)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a template on disk differs from the code")
-    parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     parser.add_argument(
-        "--jobs", type=_positive_int, default=None, help="lint in at most this many processes (default: one per core)"
+        "--output-dir",
+        type=Path,
+        default=ROOT / "templates",
+        help="where templates go (default: templates/)",
     )
-    parser.add_argument("--no-cache", action="store_true", help="lint every template even if cfn-lint passed it before")
     parser.add_argument(
-        "--cache-dir", type=Path, default=CACHE_DIR, help="where templates cfn-lint passed are recorded (default: .cache/validation/)"
+        "--params-dir",
+        type=Path,
+        default=ROOT / "params",
+        help="where parameter files are read (default: params/)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a template on disk differs from the code",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="log warnings and errors only"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=None,
+        help="lint in at most this many processes (default: one per core)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="lint every template even if cfn-lint passed it before",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=CACHE_DIR,
+        help="where templates cfn-lint passed are recorded (default: .cache/validation/)",
     )
     return parser.parse_args(argv)
 
 
-def _environments(name: str):
-    if name == ALL:
-        return list(ENVIRONMENTS.values())
-    if name not in ENVIRONMENTS:
-        valid = ", ".join([*ENVIRONMENTS, ALL])
-        raise ConfigurationError(f"unknown environment {name!r}; valid environments: {valid}")
-    return [get_environment(name)]
+def _environments(name: str) -> list[Environment]:
+    return list(ENVIRONMENTS.values()) if name == ALL else [ENVIRONMENTS[name]]
 
 
 def _display(path: Path) -> str:
@@ -73,56 +122,90 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _print_summary(results) -> None:
-    header = f"{'env':<8} {'template':<34} {'resources':>9} {'bytes':>7} {'lint':>10} {'time':>7}"
-    print(header)
+def _print_summary(results: list[BuildResult]) -> None:
+    print(
+        f"{'env':<8} {'template':<34} {'resources':>9} {'bytes':>7} {'cfn-lint':>8} {'time':>7}"
+    )
     for result in results:
         print(
             f"{result.env.name:<8} {_display(result.path):<34} {result.resource_count:>9} {result.size_bytes:>7} "
-            f"{'cached' if result.lint_cached else str(result.lint_findings) + ' issues':>10} {result.seconds:>6.2f}s"
+            f"{'cached' if result.lint_cached else 'passed':>8} {result.seconds:>6.2f}s"
         )
+
+
+def _lints_every_template(args: argparse.Namespace) -> bool:
+    """Whether cfn-lint is sure to be needed: no cache, or one with no entry yet (a fresh clone, CI)."""
+    if args.check:
+        return False
+    if args.no_cache:
+        return True
+    try:
+        return next(args.cache_dir.glob("*/*.passed"), None) is None
+    except OSError:
+        return True
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    configure_logging(PROG, logging.WARNING if args.quiet else logging.INFO)
+    environments = _environments(args.env)
+    # On a cold build cfn-lint is the long pole: start loading it before
+    # anything else, so that it loads while the rest of the build imports.
+    with (
+        LintWorkers(ROOT / ".cfnlintrc", len(environments), args.jobs)
+        if _lints_every_template(args)
+        else contextlib.nullcontext()
+    ) as early_lint_workers:
+        try:
+            from generator.build import build, check  # noqa: PLC0415 (see above)
+        except ModuleNotFoundError as missing:
+            _not_installed(missing)
+        return _build_or_check(args, environments, build, check, early_lint_workers)
+
+
+def _build_or_check(
+    args: argparse.Namespace,
+    environments: list[Environment],
+    build: Callable[..., list[BuildResult]],
+    check: Callable[..., list[str]],
+    early_lint_workers: LintWorkers | None,
+) -> int:
+    if args.check:
+        differences = check(environments, args.output_dir)
+        for difference in differences:
+            print(f"{PROG}: {difference}", file=sys.stderr)
+        if differences:
+            print(
+                f"{PROG}: templates are out of date; run `python build.py` and commit the result",
+                file=sys.stderr,
+            )
+            return ExitCode.FAILED
+        print(f"{PROG}: {len(environments)} template(s) match the code")
+        return ExitCode.OK
+    results = build(
+        environments,
+        args.output_dir,
+        args.params_dir,
+        ROOT / ".cfnlintrc",
+        cache_dir=None if args.no_cache else args.cache_dir,
+        max_lint_workers=args.jobs,
+        lint_workers=early_lint_workers,
+    )
+    _print_summary(results)
+    return ExitCode.OK
+
+
+def _terminated(_number: int, _frame: FrameType | None) -> None:
+    # A kill (SIGTERM) unwinds like Ctrl-C, so that temporary files go and nothing is half written.
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        args = parse_args(argv)
-        logging.basicConfig(
-            level=logging.WARNING if args.quiet else logging.INFO,
-            format="build.py: %(message)s",
-            stream=sys.stderr,
-            force=True,
-        )
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(RedactingFilter(known_placeholder_values()))
-        # cfn-lint narrates each scan at INFO; our own log says what was validated.
-        logging.getLogger("cfnlint").setLevel(logging.WARNING)
-        environments = _environments(args.env)
-        if args.check:
-            differences = check(environments, args.output_dir)
-            for difference in differences:
-                print(f"build.py: {difference}", file=sys.stderr)
-            if differences:
-                print("build.py: templates are out of date; run `python build.py` and commit the result", file=sys.stderr)
-                return EXIT_VALIDATION
-            print(f"build.py: {len(environments)} template(s) match the code")
-            return EXIT_OK
-        results = build(
-            environments, args.output_dir, args.params_dir, ROOT / ".cfnlintrc", cache_dir=None if args.no_cache else args.cache_dir,
-            processes=args.jobs,
-        )
-        _print_summary(results)
-        return EXIT_OK
-    except ValidationError as error:
-        for finding in error.findings:
-            print(f"build.py: {finding}", file=sys.stderr)
-        print(f"build.py: error: validation failed with {len(error.findings)} finding(s); nothing was written", file=sys.stderr)
-        return EXIT_VALIDATION
-    except GeneratorError as error:
-        print(f"build.py: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("build.py: error: interrupted; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return run(PROG, lambda: _main(argv), interrupted="nothing was written")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

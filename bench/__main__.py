@@ -1,12 +1,20 @@
-"""Benchmark the build and, when the local engine runs, deployments. Prints a table; writes reports/benchmark.json.
+"""Benchmark the build, side by side with `cdk synth` of the same stacks. Prints a table; writes reports/benchmark.json.
 
-    python3 tasks.py bench            # build figures
-    python3 tasks.py bench --deploy   # also starts LocalStack and times real deployments
+    python3 tasks.py bench            # build, CDK and scaling figures
     python -m bench --runs 7          # inside .venv
+
+The CDK app (bench/cdk/app.js) makes the same three stacks, with the same
+resources, as plain JavaScript; it runs when Node and npm are on PATH, and is
+checked for parity with our templates before it is timed. The two tools run
+in turn, ours then CDK's, run after run, and each ratio is the median of the
+run-by-run ratios, so a machine that speeds up or slows down during the
+benchmark moves both sides alike. Without Node, no ratio is printed: a ratio
+is quoted only when both sides were measured in the same run.
 
 Every figure is a whole process timed from outside, the way a user waits for
 it: interpreter start, imports and all. Peak memory is the child's own
-maximum resident set (os.wait4), not this process's.
+maximum resident set (os.wait4), not this process's. Deployment times come
+from the deployment tests' report (reports/deploy-timings.json).
 """
 
 from __future__ import annotations
@@ -21,144 +29,313 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from bench import cdk_app
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "reports" / "benchmark.json"
+DEPLOY_TIMINGS = ROOT / "reports" / "deploy-timings.json"
 SCALING_SIZES = (10, 50, 200)
-# Measured on these 2-core machines for the same three templates (issue 5).
-CDK_SYNTH_SECONDS = (6.5, 7.6)
-GOALS = {
-    "cold full validated build (--no-cache)": 2.5,
-    "rebuild, nothing changed (cache warm)": 0.5,
-    "generation only": 0.25,
-    "--check": 0.5,
-}
+COLD = "cold full validated build (--no-cache)"
+WARM = "rebuild, nothing changed (cache warm)"
+GENERATION = "generation only"
+CHECK = "--check"
+# Ours against `cdk synth` of the same stacks (issue 12), and absolute bounds
+# for the figures that have no CDK counterpart.
+RATIO_GOALS = {COLD: 0.35, WARM: 0.12}
+SECONDS_GOALS = {GENERATION: 0.25, CHECK: 0.5}
 
 
-def run_measured(command: list[str]) -> tuple[float, float, str]:
+def run_measured(
+    command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> tuple[float, float, str]:
     """(wall seconds, peak MiB, stdout) of one run of `command`; the peak is the child's own, from os.wait4."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, text=True)
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=out, stderr=err, text=True, env=env
+        )
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if process.returncode != 0:
-            raise SystemExit(f"bench: {' '.join(command)} exited {process.returncode}: {err.read().strip()[-500:]}")
+            raise SystemExit(
+                f"bench: {' '.join(command)} exited {process.returncode}: {err.read().strip()[-500:]}"
+            )
         return wall, usage.ru_maxrss / 1024, out.read()
 
 
-def measure(name: str, command: list[str], runs: int, warmup: int = 1) -> dict:
-    for _ in range(warmup):
-        run_measured(command)
-    walls, peaks = [], []
-    for _ in range(runs):
-        wall, peak, _ = run_measured(command)
-        walls.append(wall)
-        peaks.append(peak)
+def summary(name: str, walls: list[float], peaks: list[float]) -> dict[str, Any]:
     return {
         "name": name,
-        "runs": runs,
+        "runs": len(walls),
         "wall_median_s": round(statistics.median(walls), 3),
         "wall_min_s": round(min(walls), 3),
         "wall_max_s": round(max(walls), 3),
         "peak_mib_median": round(statistics.median(peaks), 1),
-        "goal_s": GOALS.get(name),
     }
 
 
-def build_figures(runs: int, scratch: Path) -> list[dict]:
+Command = tuple[list[str], dict[str, str] | None, Path]
+
+
+def side_by_side(commands: dict[str, Command], runs: int) -> dict[str, dict[str, Any]]:
+    """Each command run `runs` times after one warm-up, in turn (A B C A B C ...); per name, its summary and samples."""
+    samples: dict[str, tuple[list[float], list[float]]] = {
+        name: ([], []) for name in commands
+    }
+    for round_number in range(runs + 1):
+        for name, (command, env, cwd) in commands.items():
+            wall, peak, _ = run_measured(command, env, cwd)
+            if round_number:  # the first round warms up (and fills the lint cache)
+                samples[name][0].append(wall)
+                samples[name][1].append(peak)
+    return {
+        name: {**summary(name, walls, peaks), "walls": walls}
+        for name, (walls, peaks) in samples.items()
+    }
+
+
+def paired_ratio(ours: list[float], theirs: list[float]) -> dict[str, float]:
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    return {
+        "median": round(statistics.median(ratios), 3),
+        "min": round(min(ratios), 3),
+        "max": round(max(ratios), 3),
+    }
+
+
+def cdk_or_reason(scratch: Path) -> tuple[bool, str]:
+    """Whether `cdk synth` can be timed here; if not, why. Checks the app's parity with our templates first."""
+    try:
+        cdk_app.ensure_installed()
+    except cdk_app.CdkUnavailable as reason:
+        return False, str(reason)
+    output = scratch / "cdk-parity"
+    run_measured(
+        cdk_app.synth_command(output), cdk_app.synth_environment(), cwd=cdk_app.APP
+    )
+    problems = cdk_app.parity_problems(output, ROOT / "templates")
+    if problems:
+        raise SystemExit(
+            "bench: the CDK app no longer makes the same resources as our templates: "
+            + "; ".join(problems)
+        )
+    return True, "same resource types and counts as templates/ in every stack"
+
+
+def build_figures(
+    runs: int, scratch: Path, with_cdk: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     python = sys.executable
-    out = str(scratch / "templates")
-    cache = str(scratch / "cache")
-    build = [python, "build.py", "--quiet", "--output-dir", out]
-    figures = [
-        measure("cold full validated build (--no-cache)", [*build, "--no-cache"], runs),
-        # The warm-up run fills the cache; the measured runs find every template in it.
-        measure("rebuild, nothing changed (cache warm)", [*build, "--cache-dir", cache], runs),
-        measure("generation only", [python, "-m", "bench.generate_only"], runs),
-        measure("--check", [python, "build.py", "--check"], runs),
-    ]
-    return figures
+    build = [python, "build.py", "--quiet", "--output-dir", str(scratch / "templates")]
+    commands: dict[str, Command] = {
+        COLD: ([*build, "--no-cache"], None, ROOT),
+        WARM: ([*build, "--cache-dir", str(scratch / "cache")], None, ROOT),
+    }
+    if with_cdk:
+        commands["cdk synth"] = (
+            cdk_app.synth_command(scratch / "cdk.out"),
+            cdk_app.synth_environment(),
+            cdk_app.APP,
+        )
+    measured = side_by_side(commands, runs)
+    others = side_by_side(
+        {
+            GENERATION: ([python, "-m", "bench.generate_only"], None, ROOT),
+            CHECK: ([python, "build.py", "--check"], None, ROOT),
+        },
+        runs,
+    )
+    figures = []
+    for name in (COLD, WARM, GENERATION, CHECK):
+        figure = {**measured, **others}[name]
+        walls = figure.pop("walls")
+        if name in RATIO_GOALS:
+            figure["goal_ratio"] = RATIO_GOALS[name]
+            if with_cdk:
+                figure["vs_cdk_synth"] = paired_ratio(
+                    walls, measured["cdk synth"]["walls"]
+                )
+        else:
+            figure["goal_s"] = SECONDS_GOALS[name]
+        figures.append(figure)
+    cdk = measured.get("cdk synth", {})
+    cdk.pop("walls", None)
+    return figures, cdk
 
 
-def scaling_figures(runs: int) -> list[dict]:
+def scaling_figures(runs: int, scratch: Path, with_cdk: bool) -> list[dict[str, Any]]:
     figures = []
     for size in SCALING_SIZES:
-        samples = []
+        samples, cdk_walls, cdk_peaks = [], [], []
         for _ in range(runs):
-            wall, peak, stdout = run_measured([sys.executable, "-m", "bench.scaling", str(size)])
+            wall, peak, stdout = run_measured(
+                [sys.executable, "-m", "bench.scaling", str(size)]
+            )
             samples.append({**json.loads(stdout), "wall_s": wall, "peak_mib": peak})
-        figure = {"secrets": size}
-        for key in ("generate_s", "static_checks_s", "lint_rules_load_s", "lint_s", "validate_s", "wall_s", "peak_mib"):
+            if with_cdk:
+                wall, peak, _ = run_measured(
+                    cdk_app.synth_command(scratch / f"cdk-{size}", size),
+                    cdk_app.synth_environment(size),
+                    cwd=cdk_app.APP,
+                )
+                cdk_walls.append(wall)
+                cdk_peaks.append(peak)
+        figure: dict[str, Any] = {"secrets": size}
+        for key in (
+            "generate_s",
+            "static_checks_s",
+            "lint_rules_load_s",
+            "lint_s",
+            "validate_s",
+            "wall_s",
+            "peak_mib",
+        ):
             figure[key] = round(statistics.median(sample[key] for sample in samples), 3)
-        figure.update({key: samples[0][key] for key in ("resources", "bytes", "findings")})
+        figure.update(
+            {key: samples[0][key] for key in ("resources", "bytes", "findings")}
+        )
+        if with_cdk:
+            figure["cdk_synth_s"] = round(statistics.median(cdk_walls), 3)
+            figure["cdk_peak_mib"] = round(statistics.median(cdk_peaks), 1)
+            figure["vs_cdk_synth"] = paired_ratio(
+                [sample["wall_s"] for sample in samples], cdk_walls
+            )
         figures.append(figure)
     return figures
 
 
-def deploy_figures() -> dict:
-    """Deploy each committed template once on the running engine and read create times from the stack events."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    if not endpoint.startswith("http://127.0.0.1:"):
-        last = ROOT / "reports" / "deploy-timings.json"
-        note = f"engine not running; last test run's figures are in {last.relative_to(ROOT)}" if last.exists() else "engine not running"
-        return {"measured": False, "note": note}
-    from bench.deploy_timing import deploy_and_time
-
-    return {"measured": True, "stacks": deploy_and_time(ROOT)}
+def deploy_figures() -> dict[str, Any]:
+    """The create times of the last test run's deployments, from its report."""
+    if not DEPLOY_TIMINGS.exists():
+        return {
+            "measured": False,
+            "note": f"no {DEPLOY_TIMINGS.relative_to(ROOT)}: run `python3 tasks.py test` first",
+        }
+    return {"measured": True, "stacks": json.loads(DEPLOY_TIMINGS.read_text())}
 
 
-def print_table(report: dict) -> None:
-    print(f"\nbuild benchmark ({report['machine']}; median of {report['runs']} runs, whole process)")
-    print(f"{'what':<42} {'median s':>9} {'min s':>7} {'max s':>7} {'peak MiB':>9} {'goal s':>7}  verdict")
+def _machine() -> str:
+    """The processor model, cores and Python: what a reader needs to weigh the figures."""
+    model = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{model}, {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
+
+
+def _verdict(met: bool) -> str:
+    return "meets goal" if met else "MISSES GOAL"
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(
+        f"\nbuild benchmark, {report['date']}, {report['machine']}; median of {report['runs']} runs, whole process"
+    )
+    cdk = report["cdk_synth"]
+    print(
+        f"{'what':<40} {'median s':>9} {'min s':>7} {'max s':>7} {'peak MiB':>9} {'x cdk synth':>12} {'goal':>7}  verdict"
+    )
     for figure in report["build"]:
-        goal = figure["goal_s"]
-        verdict = "" if goal is None else ("meets goal" if figure["wall_median_s"] <= goal else "MISSES GOAL")
+        if "goal_ratio" in figure:
+            ratio = figure.get("vs_cdk_synth")
+            shown = f"{ratio['median']:.2f}" if ratio else "-"
+            goal = f"<={figure['goal_ratio']}x"
+            verdict = _verdict(ratio["median"] <= figure["goal_ratio"]) if ratio else ""
+        else:
+            shown = "-"
+            goal = f"<={figure['goal_s']}s"
+            verdict = _verdict(figure["wall_median_s"] <= figure["goal_s"])
         print(
-            f"{figure['name']:<42} {figure['wall_median_s']:>9.3f} {figure['wall_min_s']:>7.3f} {figure['wall_max_s']:>7.3f} "
-            f"{figure['peak_mib_median']:>9.1f} {goal if goal is not None else '-':>7}  {verdict}"
+            f"{figure['name']:<40} {figure['wall_median_s']:>9.3f} {figure['wall_min_s']:>7.3f} "
+            f"{figure['wall_max_s']:>7.3f} {figure['peak_mib_median']:>9.1f} {shown:>12} {goal:>7}  {verdict}"
         )
-    cold = report["build"][0]["wall_median_s"]
-    low, high = CDK_SYNTH_SECONDS
-    print(f"cold build vs `cdk synth` ({low}-{high} s): {cold / high:.2f}-{cold / low:.2f} of its time (goal: under 0.4)")
-
-    print("\nscaling: one template with N synthetic secrets (medians; in-process times, then the whole process)")
-    print(f"{'secrets':>7} {'resources':>9} {'bytes':>9} {'generate s':>10} {'checks s':>8} {'rules s':>7} {'lint s':>7} {'process s':>9} {'peak MiB':>8} {'findings':>8}")
-    for figure in report["scaling"]:
+    if cdk.get("measured"):
         print(
+            f"{'cdk synth, the same three stacks (Node)':<40} {cdk['wall_median_s']:>9.3f} {cdk['wall_min_s']:>7.3f} "
+            f"{cdk['wall_max_s']:>7.3f} {cdk['peak_mib_median']:>9.1f}"
+        )
+        print(
+            f"(x cdk synth: median of the run-by-run ratios, measured in turn; CDK app: {cdk['parity']})"
+        )
+    else:
+        print(f"cdk synth not measured: {cdk['reason']}; no ratio is quoted")
+
+    print(
+        "\nscaling: one template with N synthetic secrets (medians; in-process times, then the whole process)"
+    )
+    header = f"{'secrets':>7} {'resources':>9} {'bytes':>9} {'generate s':>10} {'checks s':>8} {'rules s':>7} {'lint s':>7} {'process s':>9} {'peak MiB':>8} {'findings':>8}"
+    if cdk.get("measured"):
+        header += f" {'cdk synth s':>11} {'x cdk':>6}"
+    print(header)
+    for figure in report["scaling"]:
+        line = (
             f"{figure['secrets']:>7} {figure['resources']:>9} {figure['bytes']:>9} {figure['generate_s']:>10.3f} "
             f"{figure['static_checks_s']:>8.3f} {figure['lint_rules_load_s']:>7.3f} {figure['lint_s']:>7.3f} "
             f"{figure['wall_s']:>9.3f} {figure['peak_mib']:>8.1f} {figure['findings']:>8}"
         )
-    print("(findings at 10+ secrets are CloudFormation's own limits, such as the 51,200-byte direct upload; expected)")
+        if "cdk_synth_s" in figure:
+            line += f" {figure['cdk_synth_s']:>11.3f} {figure['vs_cdk_synth']['median']:>6.2f}"
+        print(line)
+    print(
+        "(findings at 10+ secrets are CloudFormation's own limits, such as the 51,200-byte direct upload; expected."
+        " CDK's own 500-resource limit is lifted for these runs.)"
+    )
 
     deploy = report["deploy"]
-    print("\ndeployments on the local engine")
+    print("\ndeployments on the local engine (from the last test run)")
     if not deploy["measured"]:
-        print(f"  not measured: {deploy['note']}")
+        print(f"  not available: {deploy['note']}")
     else:
-        print(f"{'stack':<10} {'region':<10} {'stack s':>8} {'slowest secret s':>17}")
+        print(f"{'stack':<22} {'region':<10} {'stack s':>8} {'slowest secret s':>17}")
         for stack in deploy["stacks"]:
-            print(f"{stack['stack']:<10} {stack['region']:<10} {stack['stack_seconds']:>8.2f} {max(stack['secrets'].values()):>17.2f}")
+            print(
+                f"{stack['stack']:<22} {stack['region']:<10} {stack['stack_seconds']:>8.2f} "
+                f"{max(stack['secrets'].values(), default=0.0):>17.2f}"
+            )
     print(f"\nwritten to {REPORT.relative_to(ROOT)}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="measured runs per figure (default 5; 3 for scaling)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="measured runs per figure (default 5; 3 for scaling)",
+    )
+    parser.add_argument("--no-cdk", action="store_true", help="do not time `cdk synth`")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    with tempfile.TemporaryDirectory(prefix="trading-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="trading-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        with_cdk, why = (
+            (False, "--no-cdk given") if args.no_cdk else cdk_or_reason(scratch)
+        )
+        build, cdk = build_figures(args.runs, scratch, with_cdk)
         report = {
-            "machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores",
+            "machine": _machine(),
             "date": time.strftime("%Y-%m-%d", time.gmtime()),
             "runs": args.runs,
-            "build": build_figures(args.runs, Path(scratch)),
-            "scaling": scaling_figures(min(args.runs, 3)),
+            "build": build,
+            "cdk_synth": {
+                "measured": with_cdk,
+                **({"parity": why, **cdk} if with_cdk else {"reason": why}),
+            },
+            "scaling": scaling_figures(min(args.runs, 3), scratch, with_cdk),
             "deploy": deploy_figures(),
         }
     REPORT.parent.mkdir(exist_ok=True)

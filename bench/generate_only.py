@@ -5,5 +5,7 @@ from generator.environments import ENVIRONMENTS
 from generator.template import build_template, render
 
 if __name__ == "__main__":
-    sizes = [len(render(build_template(env, CATALOGUE))) for env in ENVIRONMENTS.values()]
+    sizes = [
+        len(render(build_template(env, CATALOGUE))) for env in ENVIRONMENTS.values()
+    ]
     assert all(sizes)

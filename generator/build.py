@@ -5,25 +5,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
-import multiprocessing
-import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from troposphere import Template
 
 from generator.catalogue import CATALOGUE, SecretSpec
+from generator.checks.limits import TEMPLATE_BODY_MAX_BYTES
+from generator.checks.lint import LintJob, LintWorkers
+from generator.checks.lint_cache import LintVerdictCache
+from generator.checks.template_rules import static_problems
 from generator.environments import Environment
-from generator.errors import ConfigurationError, ValidationError
-from generator.files import write_atomically
-from generator.params import load_parameter_file, parameter_file_path
+from generator.errors import ValidationFailed
+from generator.files import printable, read_regular_text, write_all_or_nothing
+from generator.leaks import redact
+from generator.parameter_files import load_parameter_file, parameter_file_path
 from generator.template import build_template, render
-from generator.lint_cache import ValidationCache
-from generator.validation import Linter, static_problems
 
 LOG = logging.getLogger(__name__)
 TEMPLATE_FILE_NAME = "secrets.json"
@@ -38,9 +40,9 @@ class BuildResult:
     path: Path
     resource_count: int
     size_bytes: int
-    lint_findings: int
     seconds: float
-    lint_cached: bool = False
+    # True when cfn-lint passed this exact template before and was not run again.
+    lint_cached: bool
 
 
 def template_path(output_dir: Path, env: Environment) -> Path:
@@ -58,49 +60,32 @@ class _Draft:
 
     env: Environment
     template: Template
-    text: str
-    parameters: dict[str, str]
-    parameter_source: str
+    lint_job: LintJob
     cache_key: str
     lint_cached: bool
     seconds: float
     findings: list[str] = field(default_factory=list)
 
-
-_WORKER_LINTER: Linter | None = None
-
-
-def _load_worker_linter(lint_config: Path) -> None:
-    global _WORKER_LINTER
-    _WORKER_LINTER = Linter(lint_config)
+    @property
+    def text(self) -> str:
+        return self.lint_job.text
 
 
-def _lint_job(job: tuple[str, tuple[str, ...], dict[str, str], str]) -> list[str]:
-    assert _WORKER_LINTER is not None
-    return _WORKER_LINTER.lint(*job)
-
-
-class _LintWorkers:
-    """cfn-lint in worker processes that start importing it and loading its rules at once,
-    on their own cores, while the parent goes on with the static checks.
-
-    Importing cfn-lint and loading its rules is over half of a cold build; the
-    three lints then run side by side. One job, or one core, runs in-process.
-    """
-
-    def __init__(self, lint_config: Path, jobs: int, processes: int | None):
-        workers = min(jobs, processes or os.cpu_count() or 1)
-        self._pool = None
-        if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
-            self._pool = multiprocessing.get_context("fork").Pool(workers, _load_worker_linter, (lint_config,))
-        else:
-            _load_worker_linter(lint_config)
-
-    def lint(self, jobs: list[tuple[str, tuple[str, ...], dict[str, str], str]]) -> list[list[str]]:
-        if self._pool is None:
-            return [_lint_job(job) for job in jobs]
-        with self._pool:
-            return self._pool.map(_lint_job, jobs, chunksize=1)
+def _draft(
+    env: Environment,
+    catalogue: tuple[SecretSpec, ...],
+    params_dir: Path,
+    cache: LintVerdictCache,
+) -> _Draft:
+    started = time.perf_counter()
+    source = parameter_file_path(params_dir, env)
+    parameters = load_parameter_file(source)
+    template = build_template(env, catalogue)
+    job = LintJob(render(template), env.regions, parameters, str(source))
+    key = cache.key(job)
+    return _Draft(
+        env, template, job, key, cache.passed(key), time.perf_counter() - started
+    )
 
 
 def build(
@@ -110,62 +95,109 @@ def build(
     lint_config: Path,
     catalogue: Iterable[SecretSpec] = CATALOGUE,
     cache_dir: Path | None = None,
-    processes: int | None = None,
+    max_lint_workers: int | None = None,
+    lint_workers: LintWorkers | None = None,
 ) -> list[BuildResult]:
     """Generate and validate every environment's template, then write them all, or none if any fails.
 
     With `cache_dir`, a template cfn-lint already passed with the same
     parameters, regions, configuration and cfn-lint version is not linted again.
-    `processes` caps the lint workers (default: one per core).
+    `max_lint_workers` caps the lint processes (default: one per core, and one
+    more). A caller that knows cfn-lint will be needed can pass `lint_workers`
+    it entered earlier, so that cfn-lint loads while this module's own
+    imports do; the caller then ends them.
     """
     catalogue = tuple(catalogue)
-    cache = ValidationCache(cache_dir, lint_config)
-    drafts = []
-    for env in environments:
-        started = time.perf_counter()
-        source = parameter_file_path(params_dir, env)
-        parameters = load_parameter_file(source)
-        template = build_template(env, catalogue)
-        text = render(template)
-        key = cache.key(text, env.regions, parameters)
-        drafts.append(_Draft(env, template, text, parameters, str(source), key, cache.passed(key), time.perf_counter() - started))
+    cache = LintVerdictCache(cache_dir, lint_config)
+    drafts = [_draft(env, catalogue, params_dir, cache) for env in environments]
     to_lint = [draft for draft in drafts if not draft.lint_cached]
-    # Started before the static checks so that cfn-lint loads while they run.
-    workers = _LintWorkers(lint_config, len(to_lint), processes) if to_lint else None
-
-    for draft in drafts:
-        started = time.perf_counter()
-        draft.findings = static_problems(draft.env, catalogue, draft.text, draft.parameters, draft.parameter_source)
-        if draft.lint_cached:
-            LOG.info("%s: cfn-lint passed this exact template before (cache %s)", draft.env.name, draft.cache_key[:12])
-        draft.seconds += time.perf_counter() - started
-    if workers:
-        started = time.perf_counter()
-        jobs = [(draft.text, draft.env.regions, draft.parameters, draft.parameter_source) for draft in to_lint]
-        for draft, lint_findings in zip(to_lint, workers.lint(jobs)):
-            LOG.info("%s: cfn-lint (informational included) in %s: %d finding(s)", draft.env.name, ", ".join(draft.env.regions), len(lint_findings))
-            draft.findings += lint_findings
-            if not lint_findings:
-                cache.record_pass(draft.cache_key)
-        LOG.info("cfn-lint: %d template(s) in %.2f s", len(to_lint), time.perf_counter() - started)
-    all_findings = [f"{draft.env.name}: {finding}" for draft in drafts for finding in draft.findings]
+    # Entered before the static checks so that cfn-lint loads while they run.
+    with (
+        LintWorkers(lint_config, len(to_lint), max_lint_workers)
+        if lint_workers is None
+        else contextlib.nullcontext(lint_workers)
+    ) as workers:
+        for draft in drafts:
+            started = time.perf_counter()
+            draft.findings = static_problems(
+                draft.env,
+                catalogue,
+                draft.text,
+                draft.lint_job.parameters,
+                draft.lint_job.parameter_source,
+            )
+            if draft.lint_cached:
+                LOG.info(
+                    "%s: cfn-lint passed this exact template before (cache %s)",
+                    draft.env.name,
+                    draft.cache_key[:12],
+                )
+            draft.seconds += time.perf_counter() - started
+        if to_lint:
+            started = time.perf_counter()
+            for draft, lint_findings in zip(
+                to_lint,
+                workers.lint([draft.lint_job for draft in to_lint]),
+                strict=True,
+            ):
+                LOG.info(
+                    "%s: cfn-lint (informational included) in %s: %d finding(s)",
+                    draft.env.name,
+                    ", ".join(draft.env.regions),
+                    len(lint_findings),
+                )
+                draft.findings += lint_findings
+                if not lint_findings:
+                    cache.record_pass(draft.cache_key)
+            LOG.info(
+                "cfn-lint: %d template(s) in %.2f s",
+                len(to_lint),
+                time.perf_counter() - started,
+            )
+    all_findings = [
+        f"{draft.env.name}: {finding}" for draft in drafts for finding in draft.findings
+    ]
     if all_findings:
-        raise ValidationError(all_findings)
-    results = []
-    for draft in drafts:
-        result = BuildResult(
+        raise ValidationFailed(all_findings)
+    results = [
+        BuildResult(
             env=draft.env,
             path=template_path(output_dir, draft.env),
             resource_count=len(draft.template.resources),
             size_bytes=len(draft.text.encode("utf-8")),
-            lint_findings=len(draft.findings),
             seconds=draft.seconds,
             lint_cached=draft.lint_cached,
         )
-        write_atomically(result.path, draft.text)
-        LOG.info("%s: wrote %s", draft.env.name, result.path)
-        results.append(result)
+        for draft in drafts
+    ]
+    write_all_or_nothing(
+        {result.path: draft.text for result, draft in zip(results, drafts, strict=True)}
+    )
+    for result in results:
+        LOG.info("%s: wrote %s", result.env.name, result.path)
     return results
+
+
+def _diff(path: Path, actual: str, expected: str) -> str:
+    """The first lines of the difference, redacted and escaped: the file on disk may hold anything."""
+    lines = list(
+        difflib.unified_diff(
+            actual.splitlines(),
+            expected.splitlines(),
+            f"{path} (on disk)",
+            f"{path} (generated)",
+            lineterm="",
+        )
+    )
+    shown = "\n".join(printable(redact(line)) for line in lines[:DIFF_LINES_SHOWN])
+    more = (
+        f"\n... {len(lines) - DIFF_LINES_SHOWN} more diff lines"
+        if len(lines) > DIFF_LINES_SHOWN
+        else ""
+    )
+    return (
+        f"{printable(str(path))} differs from what the code generates:\n{shown}{more}"
+    )
 
 
 def check(
@@ -176,26 +208,18 @@ def check(
     """How the templates on disk differ from what the code generates; empty when they match.
 
     No lint here: a byte-identical template was validated when it was written.
+    The files on disk are read as untrusted: regular files only, bounded,
+    never through a link out of `output_dir`.
     """
     catalogue = tuple(catalogue)
     differences = []
     for env in environments:
         path = template_path(output_dir, env)
-        expected = generate(env, catalogue)
-        try:
-            actual = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            differences.append(f"{path} is missing")
+        if not path.exists() and not path.is_symlink():
+            differences.append(f"{printable(str(path))} is missing")
             continue
-        except OSError as error:
-            raise ConfigurationError(f"cannot read {path}: {error.strerror}") from None
+        actual = read_regular_text(path, 2 * TEMPLATE_BODY_MAX_BYTES, within=output_dir)
+        expected = generate(env, catalogue)
         if actual != expected:
-            diff = list(
-                difflib.unified_diff(
-                    actual.splitlines(), expected.splitlines(), f"{path} (on disk)", f"{path} (generated)", lineterm=""
-                )
-            )
-            shown = "\n".join(diff[:DIFF_LINES_SHOWN])
-            more = f"\n... {len(diff) - DIFF_LINES_SHOWN} more diff lines" if len(diff) > DIFF_LINES_SHOWN else ""
-            differences.append(f"{path} differs from what the code generates:\n{shown}{more}")
+            differences.append(_diff(path, actual, expected))
     return differences

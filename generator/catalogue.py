@@ -6,8 +6,9 @@ builders, validators, outputs and tests pick it up from there.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from generator.environments import Environment
 
@@ -19,11 +20,32 @@ TRIMMED_NON_EMPTY = r"^(?!.*\n)\S(?:.*\S)?$"
 PLACEHOLDER_MARKER = "PLACEHOLDER"
 
 
+def looks_like_placeholder(text: str) -> bool:
+    """The one definition of placeholder text, in any case: the build, `put` and `status` all use it."""
+    return PLACEHOLDER_MARKER.lower() in text.lower()
+
+
+def fixed_fields(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields whose value the schema fixes (`const`), such as Alpaca's endpoint: public, never secret."""
+    return {
+        name: field["const"]
+        for name, field in schema.get("properties", {}).items()
+        if "const" in field
+    }
+
+
 def _string_field(description: str) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "pattern": TRIMMED_NON_EMPTY, "description": description}
+    return {
+        "type": "string",
+        "minLength": 1,
+        "pattern": TRIMMED_NON_EMPTY,
+        "description": description,
+    }
 
 
-def _object_schema(title: str, properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def _object_schema(
+    title: str, properties: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     """A closed JSON object: every field required, nothing else allowed."""
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -56,6 +78,20 @@ class SecretSpec:
     def placeholder(self, env: Environment) -> dict[str, str]:
         return dict(self.placeholder_for(env))
 
+    def secret_fields(self, env: Environment) -> list[str]:
+        """The fields that hold credentials: every field the schema does not fix."""
+        schema = self.schema(env)
+        return [
+            name for name in schema["properties"] if name not in fixed_fields(schema)
+        ]
+
+    def is_placeholder(self, env: Environment, value: Mapping[str, Any]) -> bool:
+        """Whether any credential field of `value` holds placeholder text."""
+        return any(
+            isinstance(value.get(name), str) and looks_like_placeholder(value[name])
+            for name in self.secret_fields(env)
+        )
+
 
 ALPHAVANTAGE = SecretSpec(
     logical_id="AlphaVantageCredentials",
@@ -81,7 +117,11 @@ ALPACA = SecretSpec(
         {
             "apiKeyId": _string_field("Alpaca API key id"),
             "apiSecretKey": _string_field("Alpaca API secret key"),
-            "baseUrl": {"type": "string", "const": env.alpaca_endpoint, "description": "Alpaca trading endpoint"},
+            "baseUrl": {
+                "type": "string",
+                "const": env.alpaca_endpoint,
+                "description": "Alpaca trading endpoint",
+            },
         },
     ),
     placeholder_for=lambda env: {

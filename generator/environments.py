@@ -6,6 +6,7 @@ builders read these fields and never branch on an environment's name.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from generator.errors import ConfigurationError
@@ -37,49 +38,53 @@ class Environment:
 
     @property
     def deletion_policy(self) -> str:
+        """Kept when the stack is deleted where data must survive it; never kept after a failed create.
+
+        Retain would also keep what a failed first create made, and the
+        retry would then collide with those named secrets and that key.
+        """
+        return "RetainExceptOnCreate" if self.retain_stateful_resources else "Delete"
+
+    @property
+    def update_replace_policy(self) -> str:
+        """UpdateReplacePolicy has no RetainExceptOnCreate: a replaced resource is kept whole."""
         return "Retain" if self.retain_stateful_resources else "Delete"
 
 
+_DEV = Environment(
+    name="dev",
+    regions=("us-east-1",),
+    seed_placeholders=True,
+    retain_stateful_resources=False,
+    deny_delete_except_break_glass=False,
+    alpaca_endpoint=PAPER_TRADING_ENDPOINT,
+    owner="platform-engineering",
+    cost_center="trading-dev",
+    data_classification="internal",
+    rotation_interval_days=180,
+)
+# The one precedence: each environment is the one before it, plus what it changes.
+_STAGING = dataclasses.replace(
+    _DEV,
+    name="staging",
+    retain_stateful_resources=True,
+    deny_delete_except_break_glass=True,
+    cost_center="trading-staging",
+    data_classification="confidential",
+    rotation_interval_days=90,
+)
+_PROD = dataclasses.replace(
+    _STAGING,
+    name="prod",
+    regions=("us-east-1", "us-west-2"),
+    seed_placeholders=False,
+    alpaca_endpoint=LIVE_TRADING_ENDPOINT,
+    cost_center="trading-prod",
+    data_classification="restricted",
+)
+
 ENVIRONMENTS: dict[str, Environment] = {
-    env.name: env
-    for env in (
-        Environment(
-            name="dev",
-            regions=("us-east-1",),
-            seed_placeholders=True,
-            retain_stateful_resources=False,
-            deny_delete_except_break_glass=False,
-            alpaca_endpoint=PAPER_TRADING_ENDPOINT,
-            owner="platform-engineering",
-            cost_center="trading-dev",
-            data_classification="internal",
-            rotation_interval_days=180,
-        ),
-        Environment(
-            name="staging",
-            regions=("us-east-1",),
-            seed_placeholders=True,
-            retain_stateful_resources=True,
-            deny_delete_except_break_glass=True,
-            alpaca_endpoint=PAPER_TRADING_ENDPOINT,
-            owner="platform-engineering",
-            cost_center="trading-staging",
-            data_classification="confidential",
-            rotation_interval_days=90,
-        ),
-        Environment(
-            name="prod",
-            regions=("us-east-1", "us-west-2"),
-            seed_placeholders=False,
-            retain_stateful_resources=True,
-            deny_delete_except_break_glass=True,
-            alpaca_endpoint=LIVE_TRADING_ENDPOINT,
-            owner="platform-engineering",
-            cost_center="trading-prod",
-            data_classification="restricted",
-            rotation_interval_days=90,
-        ),
-    )
+    env.name: env for env in (_DEV, _STAGING, _PROD)
 }
 
 
@@ -89,4 +94,6 @@ def get_environment(name: str) -> Environment:
         return ENVIRONMENTS[name]
     except KeyError:
         valid = ", ".join(ENVIRONMENTS)
-        raise ConfigurationError(f"unknown environment {name!r}; valid environments: {valid}") from None
+        raise ConfigurationError(
+            f"unknown environment {name!r}; valid environments: {valid}"
+        ) from None

@@ -1,25 +1,126 @@
-"""Errors a user can cause, each mapped to one documented exit code."""
+"""Every error a user can cause, for both tools, each with its one documented exit code.
+
+`build.py` uses OK, FAILED, USAGE and INTERRUPTED; `trading-secrets` uses them
+all. `generator.cli.run` turns each error into one line on stderr and its code.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
+
+
+class ExitCode(enum.IntEnum):
+    """The exit codes of build.py and trading-secrets; the README's tables are this one."""
+
+    OK = 0
+    # build.py: a template failed validation, or --check found a difference.
+    # trading-secrets status: a secret fails the go-live gate.
+    FAILED = 1
+    USAGE = 2  # a flag, environment, secret or input file is wrong
+    VALUE_REFUSED = 3  # a credential value failed its checks; nothing was written
+    AWS_ERROR = 4  # AWS refused or could not be reached; nothing was written
+    CANCELLED = 5  # the operator said no, or closed the input, at a prompt
+    # A change reached some regions only; the message says which hold what, and
+    # the one command that finishes it.
+    INCOMPLETE = 6
+    # The regions disagree, or another change got there first: this command
+    # changed nothing for consumers; the message says how to converge.
+    CONFLICT = 7
+    INTERRUPTED = (
+        130  # Ctrl-C, as a shell reports SIGINT; the message says what was written
+    )
+
 
 class GeneratorError(Exception):
-    """Base of every error the CLI turns into one line on stderr."""
+    """Base of every expected error: `cli.run` prints `details`, then one line, and exits with `exit_code`."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
+
+    @property
+    def details(self) -> tuple[str, ...]:
+        """Lines printed before the error line itself (a build's findings, say)."""
+        return ()
 
 
-class ValidationError(GeneratorError):
+class ValidationFailed(GeneratorError):
     """A generated template, name, tag, placeholder or parameter file failed validation (exit 1)."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
-    def __init__(self, findings: list[str]):
+    def __init__(self, findings: Iterable[str]):
         self.findings = list(findings)
-        super().__init__("; ".join(self.findings))
+        super().__init__(
+            f"validation failed with {len(self.findings)} finding(s); nothing was written"
+        )
+
+    @property
+    def details(self) -> tuple[str, ...]:
+        return tuple(self.findings)
 
 
 class ConfigurationError(GeneratorError):
-    """A flag, environment name or input file is wrong (exit 2)."""
+    """A flag, environment, secret name or input file is wrong (exit 2)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
+
+
+class ValueRefused(GeneratorError):
+    """A credential value failed its checks; nothing was written (exit 3).
+
+    `problems` are built from field names and the schema only, never from the value.
+    """
+
+    exit_code = ExitCode.VALUE_REFUSED
+
+    def __init__(self, secret: str, problems: Iterable[str]):
+        self.problems = list(problems)
+        super().__init__(
+            f"{secret}: refused, nothing written: {'; '.join(self.problems)}"
+        )
+
+
+class _ReportedChange(GeneratorError):
+    """An error whose message is followed by lines that say, region by region, what is true now."""
+
+    def __init__(self, message: str, state: Iterable[str] = ()):
+        self.state = tuple(state)
+        super().__init__(message)
+
+    @property
+    def details(self) -> tuple[str, ...]:
+        return self.state
+
+
+class AwsError(_ReportedChange):
+    """AWS refused or could not be reached: not deployed, access denied, KMS, network (exit 4)."""
+
+    exit_code = ExitCode.AWS_ERROR
+
+
+class NothingToRollBack(AwsError):
+    """The secret has no version to roll back to."""
+
+
+class Cancelled(GeneratorError):
+    """The operator said no, or closed the input, at a prompt (exit 5)."""
+
+    exit_code = ExitCode.CANCELLED
+
+
+class Incomplete(_ReportedChange):
+    """A change reached some regions only (exit 6)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+class Conflict(_ReportedChange):
+    """The regions disagree, or another change got there first; nothing of this command became current (exit 7)."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class Interrupted(_ReportedChange):
+    """Ctrl-C during a change, after what was written has been read back (exit 130)."""
+
+    exit_code = ExitCode.INTERRUPTED

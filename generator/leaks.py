@@ -9,24 +9,32 @@ words joined by hyphens, which no pattern here accepts.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from generator.catalogue import CATALOGUE, SecretSpec
 from generator.environments import ENVIRONMENTS
+from generator.files import printable
 
 # Real key shapes (what the providers hand out), bounded so that a longer
 # token does not match in its middle.
 CREDENTIAL_SHAPES: dict[str, re.Pattern[str]] = {
-    "AWS access key id": re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),
+    "AWS access key id": re.compile(
+        r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"
+    ),
     # Alpaca key ids: PK (paper) or AK (live), then 18 upper-case letters or digits.
-    "Alpaca key id": re.compile(r"(?<![A-Za-z0-9])(?:PK|AK)(?=[A-Z0-9]*[0-9])[A-Z0-9]{18}(?![A-Za-z0-9])"),
+    "Alpaca key id": re.compile(
+        r"(?<![A-Za-z0-9])(?:PK|AK)(?=[A-Z0-9]*[0-9])[A-Z0-9]{18}(?![A-Za-z0-9])"
+    ),
     # AlphaVantage keys: 16 upper-case letters and digits, with at least one of each.
-    "AlphaVantage key": re.compile(r"(?<![A-Za-z0-9])(?=[A-Z0-9]{0,15}[0-9])(?=[A-Z0-9]{0,15}[A-Z])[A-Z0-9]{16}(?![A-Za-z0-9])"),
+    "AlphaVantage key": re.compile(
+        r"(?<![A-Za-z0-9])(?=[A-Z0-9]{0,15}[0-9])(?=[A-Z0-9]{0,15}[A-Z])[A-Z0-9]{16}(?![A-Za-z0-9])"
+    ),
 }
 # Alpaca secret keys and AWS secret access keys are 40 mixed-case characters;
 # both fall under the high-entropy rule below, as do most other tokens.
@@ -34,9 +42,20 @@ CREDENTIAL_SHAPES: dict[str, re.Pattern[str]] = {
 # tokens, so snake_case names are not one either.
 _TOKEN = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}")
 HIGH_ENTROPY_BITS_PER_CHARACTER = 3.5
+# An npm lock file's Subresource Integrity field: a SHA-512 digest of a
+# public package, 64 bytes in base64. A digest, not a secret; matched whole,
+# field name, algorithm and exact length, so nothing else passes for one.
+_PACKAGE_DIGEST = re.compile(r'"integrity": "sha512-[A-Za-z0-9+/]{86}=="')
+# Letter runs: upper-case, lower-case, or anything else.
+_RUNS = re.compile(r"[A-Z]+|[a-z]+|[^A-Za-z]+")
+_DIGIT = re.compile(r"[0-9]")
+# A path segment: lower-case letters and digits, as directories and files are named.
+_PATH_SEGMENT = re.compile(r"[a-z0-9]+")
 # 99% of random 20- to 40-character alphanumeric tokens switch class at least this often (measured).
 RANDOM_CLASS_SWITCH_RATE = 0.35
-RANDOM_LETTERS_SWITCH_RATE = 0.45
+# 96% of random 40-letter tokens switch case at least this often; identifiers,
+# which do too, are told apart by _WORDS (measured).
+RANDOM_LETTERS_SWITCH_RATE = 0.3
 
 
 @dataclass(frozen=True)
@@ -55,53 +74,112 @@ def shannon_entropy(token: str) -> float:
 
 
 def _character_class(character: str) -> str:
-    return "upper" if character.isupper() else "lower" if character.islower() else "digit" if character.isdigit() else "other"
+    return (
+        "upper"
+        if character.isupper()
+        else "lower"
+        if character.islower()
+        else "digit"
+        if character.isdigit()
+        else "other"
+    )
 
 
 def class_switch_rate(token: str) -> float:
     """How often neighbouring characters differ in class: about 0.6 for random keys, under 0.35 for CamelCase names."""
-    return sum(_character_class(a) != _character_class(b) for a, b in zip(token, token[1:])) / (len(token) - 1)
+    return sum(
+        _character_class(a) != _character_class(b) for a, b in itertools.pairwise(token)
+    ) / (len(token) - 1)
+
+
+def _words(part: str) -> bool:
+    """Whether `part` is words run together, as identifiers are: "Role", "Arn", "AWS" before "Cloud", "latest".
+
+    Read run by run, in one pass: a regular expression for the same grammar
+    backtracks exponentially on a long run that fails at its end.
+    """
+    runs = _RUNS.findall(part)
+    for index, run in enumerate(runs):
+        if not run.isalpha():
+            return False
+        if run.islower():
+            starts_word = index > 0  # its capital ends the upper-case run before it
+            if not starts_word and len(run) < 2:
+                return False
+        else:  # upper-case: an acronym, and maybe the capital of the next word
+            follows = index + 1 < len(runs)
+            acronym = run[:-1] if follows else run
+            if acronym and len(acronym) < 2:
+                return False
+    return bool(runs)
+
+
+def _names_not_secrets(token: str) -> bool:
+    """A path (a/b/c of plain segments) or identifiers run together (Put/UpdateSecretValue, RoleArnMatchesAnyPath)."""
+    parts = [part for part in re.split(r"[/=+]", token) if part]
+    if (
+        "/" in token
+        and len(parts) > 1
+        and all(_PATH_SEGMENT.fullmatch(part) or _words(part) for part in parts)
+    ):
+        return True
+    return all(_words(part) for part in parts)
 
 
 def _high_entropy(token: str) -> bool:
-    has_upper, has_lower = any(c.isupper() for c in token), any(c.islower() for c in token)
-    has_digit = any(c.isdigit() for c in token)
-    if shannon_entropy(token) < HIGH_ENTROPY_BITS_PER_CHARACTER:
+    # Tokens are ASCII (see _TOKEN); string methods keep these C loops, so a
+    # 200,000-character token costs microseconds, not a Python loop per character.
+    has_upper = token != token.lower()
+    has_lower = token != token.upper()
+    has_digit = _DIGIT.search(token) is not None
+    if shannon_entropy(token) < HIGH_ENTROPY_BITS_PER_CHARACTER or _names_not_secrets(
+        token
+    ):
         return False
     if has_digit and (has_upper or has_lower):
         # Letters and digits (hex keys included), mixed the way random text mixes
         # them: identifiers such as Synthetic000CredentialsArn switch class rarely.
         return class_switch_rate(token) >= RANDOM_CLASS_SWITCH_RATE
     if has_upper and has_lower:
-        # Letters only: CamelCase names switch case at every word, so ask for the
-        # near-coin-flip switching of random upper and lower case.
+        # Letters only: ask for the near-coin-flip switching of random upper and lower case.
         return class_switch_rate(token) >= RANDOM_LETTERS_SWITCH_RATE
     return False
 
 
 def scan_line(line: str) -> list[str]:
     """The kinds of credential `line` seems to hold; empty when none."""
-    kinds = [kind for kind, pattern in CREDENTIAL_SHAPES.items() if pattern.search(line)]
-    if any(_high_entropy(token) for token in _TOKEN.findall(line)):
+    kinds = [
+        kind for kind, pattern in CREDENTIAL_SHAPES.items() if pattern.search(line)
+    ]
+    tokens = _TOKEN.findall(_PACKAGE_DIGEST.sub("", line))
+    if any(_high_entropy(token) for token in tokens):
         kinds.append("a high-entropy token")
     return kinds
 
 
 def scan_text(text: str, source: str) -> list[Leak]:
-    return [Leak(source, number, kind) for number, line in enumerate(text.splitlines(), 1) for kind in scan_line(line)]
+    return [
+        Leak(source, number, kind)
+        for number, line in enumerate(text.splitlines(), 1)
+        for kind in scan_line(line)
+    ]
 
 
-def known_placeholder_values(catalogue: Iterable[SecretSpec] = CATALOGUE) -> frozenset[str]:
+def known_placeholder_values(
+    catalogue: Iterable[SecretSpec] = CATALOGUE,
+) -> frozenset[str]:
     """Every placeholder field that is not a public constant (an endpoint URL is not a secret)."""
-    values = set()
-    for env in ENVIRONMENTS.values():
-        for spec in catalogue:
-            constants = {schema.get("const") for schema in spec.schema(env)["properties"].values()}
-            values |= {value for value in spec.placeholder(env).values() if value not in constants}
-    return frozenset(values)
+    return frozenset(
+        spec.placeholder(env)[field]
+        for env in ENVIRONMENTS.values()
+        for spec in catalogue
+        for field in spec.secret_fields(env)
+    )
 
 
-def output_leaks(text: str, source: str, known_values: Iterable[str] = ()) -> list[Leak]:
+def output_leaks(
+    text: str, source: str, known_values: Iterable[str] = ()
+) -> list[Leak]:
     """For what a tool prints or logs: credential shapes, plus any value it must never show.
 
     A placeholder is fine inside a dev template, but printed by a tool it
@@ -122,11 +200,16 @@ def redact(line: str, known_values: Iterable[str] = ()) -> str:
             line = line.replace(value, "[REDACTED secret value]")
     for kind, pattern in CREDENTIAL_SHAPES.items():
         line = pattern.sub(f"[REDACTED {kind}]", line)
-    return _TOKEN.sub(lambda m: "[REDACTED high-entropy token]" if _high_entropy(m.group()) else m.group(), line)
+    return _TOKEN.sub(
+        lambda m: (
+            "[REDACTED high-entropy token]" if _high_entropy(m.group()) else m.group()
+        ),
+        line,
+    )
 
 
 class RedactingFilter(logging.Filter):
-    """The last line of defence on a tool's log handler: a line that would leak is redacted, never printed.
+    """The last line of defence on a tool's log handler: a line that would leak is redacted, never printed, and escaped.
 
     Tests assert the tools never log a value in the first place; this keeps a
     future slip from reaching a terminal or a CI log.
@@ -138,7 +221,8 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = redact(message, self._known)
+        # Escaped too: a logged name or path could carry a control character.
+        clean = printable(redact(message, self._known))
         if clean != message:
             record.msg, record.args = clean, ()
         return True

@@ -20,23 +20,19 @@ EXPORT_NAME_MAX_LENGTH = 255
 _EXPORT_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9:-]+")
 
 
-def secret_name(env: Environment, spec: SecretSpec) -> str:
-    """`<project>/<env>/<integration>`, e.g. `trading/prod/alpaca`."""
-    return f"{env.project}/{env.name}/{spec.name_suffix}"
-
-
 def secret_name_prefix(env: Environment) -> str:
     """The prefix every secret of this environment shares, for event matching and IAM."""
     return f"{env.project}/{env.name}/"
 
 
-def export_prefix(env: Environment) -> str:
-    return f"{env.project}-{env.name}"
+def secret_name(env: Environment, spec: SecretSpec) -> str:
+    """`<project>/<env>/<integration>`, e.g. `trading/prod/alpaca`."""
+    return secret_name_prefix(env) + spec.name_suffix
 
 
 def export_name(env: Environment, output_id: str) -> str:
     """`<project>-<env>-<OutputId>`, e.g. `trading-prod-AlpacaCredentialsArn`."""
-    return f"{export_prefix(env)}-{output_id}"
+    return f"{env.project}-{env.name}-{output_id}"
 
 
 def key_alias(env: Environment) -> str:
@@ -47,27 +43,49 @@ def alert_topic_name(env: Environment) -> str:
     return f"{env.project}-{env.name}-secrets-alerts"
 
 
+def alert_dead_letter_queue_name(env: Environment) -> str:
+    """Where EventBridge puts an alert it could not deliver; `status` reads its depth by this name."""
+    return f"{alert_topic_name(env)}-dlq"
+
+
+def _name_problems(
+    kind: str, name: str, max_length: int, characters: re.Pattern[str], allowed: str
+) -> list[str]:
+    """Empty, too long, or characters outside `allowed`: the rules every AWS name here shares."""
+    if not name:
+        return [f"{kind} is empty"]
+    problems = []
+    if len(name) > max_length:
+        problems.append(
+            f"{kind} is {len(name)} characters, over the {max_length} limit"
+        )
+    if not characters.fullmatch(name):
+        problems.append(f"{kind} {name!r} has characters outside {allowed}")
+    return problems
+
+
 def secret_name_problems(name: str) -> list[str]:
     """Why Secrets Manager would reject or mishandle `name`; empty when it is valid."""
-    problems = []
-    if not name:
-        return ["secret name is empty"]
-    if len(name) > SECRET_NAME_MAX_LENGTH:
-        problems.append(f"secret name is {len(name)} characters, over the {SECRET_NAME_MAX_LENGTH} limit")
-    if not _SECRET_NAME_CHARACTERS.fullmatch(name):
-        problems.append(f"secret name {name!r} has characters outside A-Za-z0-9/_+=.@-")
+    problems = _name_problems(
+        "secret name",
+        name,
+        SECRET_NAME_MAX_LENGTH,
+        _SECRET_NAME_CHARACTERS,
+        "A-Za-z0-9/_+=.@-",
+    )
     if _ARN_SUFFIX_LOOKALIKE.search(name):
-        problems.append(f"secret name {name!r} ends in '-' and six characters, which clashes with the ARN suffix")
+        problems.append(
+            f"secret name {name!r} ends in '-' and six characters, which clashes with the ARN suffix"
+        )
     return problems
 
 
 def export_name_problems(name: str) -> list[str]:
     """Why CloudFormation would reject `name` as an export name; empty when it is valid."""
-    problems = []
-    if not name:
-        return ["export name is empty"]
-    if len(name) > EXPORT_NAME_MAX_LENGTH:
-        problems.append(f"export name is {len(name)} characters, over the {EXPORT_NAME_MAX_LENGTH} limit")
-    if not _EXPORT_NAME_CHARACTERS.fullmatch(name):
-        problems.append(f"export name {name!r} has characters outside A-Za-z0-9:-")
-    return problems
+    return _name_problems(
+        "export name",
+        name,
+        EXPORT_NAME_MAX_LENGTH,
+        _EXPORT_NAME_CHARACTERS,
+        "A-Za-z0-9:-",
+    )

@@ -11,4 +11,8 @@ ENV_NAMES = list(ENVIRONMENTS)
 
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
-    return {lid: res for lid, res in template["Resources"].items() if res["Type"] == resource_type}
+    return {
+        lid: res
+        for lid, res in template["Resources"].items()
+        if res["Type"] == resource_type
+    }

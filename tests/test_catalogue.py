@@ -10,16 +10,28 @@ import pytest
 
 from generator import tagging
 from generator.build import generate
-from generator.catalogue import ALPACA, ALPHAVANTAGE, CATALOGUE, PLACEHOLDER_MARKER, SecretSpec, _object_schema, _string_field
+from generator.catalogue import (
+    ALPACA,
+    ALPHAVANTAGE,
+    CATALOGUE,
+    PLACEHOLDER_MARKER,
+    SecretSpec,
+    _object_schema,
+    _string_field,
+)
+from generator.checks.lint import LintJob
+from generator.checks.template_rules import static_problems
 from generator.environments import ENVIRONMENTS, get_environment
-from generator.validation import validate
 
 PLACEHOLDER_GOLDEN = Path(__file__).parent / "golden" / "placeholders.json"
 
 
 def test_logical_ids_never_change():
     # A renamed logical ID replaces the secret and loses its value.
-    assert [spec.logical_id for spec in CATALOGUE] == ["AlphaVantageCredentials", "AlpacaCredentials"]
+    assert [spec.logical_id for spec in CATALOGUE] == [
+        "AlphaVantageCredentials",
+        "AlpacaCredentials",
+    ]
 
 
 @pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
@@ -36,7 +48,9 @@ def test_placeholder_looks_fake(spec, env_name):
     for field, value in spec.placeholder(env).items():
         if field == "baseUrl":
             continue
-        assert value.startswith(f"{PLACEHOLDER_MARKER}-") and value.endswith("-not-real"), field
+        assert value.startswith(f"{PLACEHOLDER_MARKER}-") and value.endswith(
+            "-not-real"
+        ), field
 
 
 def test_placeholders_never_change_once_released():
@@ -61,10 +75,23 @@ def test_placeholders_never_change_once_released():
         ({"apiKey": "x\ny"}, "pattern"),
         ({"apiKey": 42}, "type"),
     ],
-    ids=["valid", "missing", "extra", "empty", "leading-space", "trailing-newline", "embedded-newline", "not-a-string"],
+    ids=[
+        "valid",
+        "missing",
+        "extra",
+        "empty",
+        "leading-space",
+        "trailing-newline",
+        "embedded-newline",
+        "not-a-string",
+    ],
 )
 def test_alphavantage_schema_rejects_bad_values(value, problem):
-    errors = list(jsonschema.Draft7Validator(ALPHAVANTAGE.schema(get_environment("dev"))).iter_errors(value))
+    errors = list(
+        jsonschema.Draft7Validator(
+            ALPHAVANTAGE.schema(get_environment("dev"))
+        ).iter_errors(value)
+    )
     assert [error.validator for error in errors][:1] == ([problem] if problem else [])
 
 
@@ -89,7 +116,9 @@ THIRD_INTEGRATION = SecretSpec(
     name_suffix="polygon",
     integration="Polygon",
     description="Polygon market-data API key",
-    schema_for=lambda env: _object_schema("Polygon credentials", {"apiKey": _string_field("Polygon API key")}),
+    schema_for=lambda env: _object_schema(
+        "Polygon credentials", {"apiKey": _string_field("Polygon API key")}
+    ),
     placeholder_for=lambda env: {"apiKey": "PLACEHOLDER-polygon-api-key-not-real"},
 )
 
@@ -107,11 +136,45 @@ def test_a_third_integration_needs_only_a_spec(env_name, linter, root):
     assert secret["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
     tag_keys = {tag["Key"] for tag in secret["Properties"]["Tags"]}
     assert tag_keys == set(tagging.SECRET_TAG_KEYS)
-    assert resources["PolygonCredentialsResourcePolicy"]["Properties"]["BlockPublicPolicy"] is True
-    assert template["Outputs"]["PolygonCredentialsArn"]["Export"]["Name"] == f"trading-{env_name}-PolygonCredentialsArn"
+    assert (
+        resources["PolygonCredentialsResourcePolicy"]["Properties"]["BlockPublicPolicy"]
+        is True
+    )
+    assert (
+        template["Outputs"]["PolygonCredentialsArn"]["Export"]["Name"]
+        == f"trading-{env_name}-PolygonCredentialsArn"
+    )
     assert ("SecretString" in secret["Properties"]) is env.seed_placeholders
 
-    parameters = {p: "" for p in template["Parameters"]}
+    parameters = dict.fromkeys(template["Parameters"], "")
     if "BreakGlassRoleName" in parameters:
         parameters["BreakGlassRoleName"] = "break-glass"
-    assert validate(env, catalogue, text, parameters, "test-parameters", linter) == []
+    assert static_problems(env, catalogue, text, parameters, "test-parameters") == []
+    assert linter.lint(LintJob(text, env.regions, parameters, "test-parameters")) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("PLACEHOLDER-x", True),
+        ("placeholder-x", True),
+        ("a Placeholder", True),
+        ("FAKE-real-looking", False),
+    ],
+)
+def test_placeholder_text_is_recognised_in_any_case(text, expected):
+    from generator.catalogue import looks_like_placeholder
+
+    assert looks_like_placeholder(text) is expected
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+def test_fixed_fields_are_the_schemas_constants_and_the_rest_are_secret(env_name):
+    from generator.catalogue import fixed_fields
+
+    env = get_environment(env_name)
+    assert fixed_fields(ALPACA.schema(env)) == {"baseUrl": env.alpaca_endpoint}
+    assert ALPACA.secret_fields(env) == ["apiKeyId", "apiSecretKey"]
+    assert fixed_fields(ALPHAVANTAGE.schema(env)) == {} and ALPHAVANTAGE.secret_fields(
+        env
+    ) == ["apiKey"]

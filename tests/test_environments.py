@@ -23,13 +23,20 @@ def test_environment_is_immutable():
 
 
 def test_unknown_environment_lists_valid_ones():
-    with pytest.raises(ConfigurationError, match=r"unknown environment 'qa'; valid environments: dev, staging, prod"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"unknown environment 'qa'; valid environments: dev, staging, prod",
+    ):
         get_environment("qa")
 
 
 @pytest.mark.parametrize(
     "name, endpoint",
-    [("dev", PAPER_TRADING_ENDPOINT), ("staging", PAPER_TRADING_ENDPOINT), ("prod", LIVE_TRADING_ENDPOINT)],
+    [
+        ("dev", PAPER_TRADING_ENDPOINT),
+        ("staging", PAPER_TRADING_ENDPOINT),
+        ("prod", LIVE_TRADING_ENDPOINT),
+    ],
 )
 def test_alpaca_endpoint_is_paper_outside_prod(name, endpoint):
     assert get_environment(name).alpaca_endpoint == endpoint
@@ -44,7 +51,8 @@ def test_data_safety_settings(name, seeded, retained, pending_window):
     assert env.seed_placeholders is seeded
     assert env.retain_stateful_resources is retained
     assert env.key_pending_window_days == pending_window
-    assert env.deletion_policy == ("Retain" if retained else "Delete")
+    assert env.deletion_policy == ("RetainExceptOnCreate" if retained else "Delete")
+    assert env.update_replace_policy == ("Retain" if retained else "Delete")
 
 
 @pytest.mark.parametrize("name", list(ENVIRONMENTS))

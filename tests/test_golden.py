@@ -10,9 +10,9 @@ import difflib
 
 import pytest
 
-from helpers import ENV_NAMES
 from generator.build import generate, template_path
 from generator.environments import get_environment
+from helpers import ENV_NAMES
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
@@ -23,7 +23,14 @@ def test_generated_template_matches_the_committed_golden_file(env_name, root):
     generated = generate(env)
     if generated != golden:
         diff = "\n".join(
-            difflib.unified_diff(golden.splitlines(), generated.splitlines(), "golden", "generated", lineterm="", n=2)
+            difflib.unified_diff(
+                golden.splitlines(),
+                generated.splitlines(),
+                "golden",
+                "generated",
+                lineterm="",
+                n=2,
+            )
         )
         pytest.fail(
             f"{golden_path} differs from what the code generates. If the change is intended, "

@@ -6,11 +6,19 @@ import json
 import logging
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from generator.catalogue import CATALOGUE, ALPACA
+from generator.catalogue import ALPACA, CATALOGUE
 from generator.environments import ENVIRONMENTS
-from generator.leaks import RedactingFilter, known_placeholder_values, output_leaks, redact, scan_line, scan_text
+from generator.leaks import (
+    RedactingFilter,
+    known_placeholder_values,
+    output_leaks,
+    redact,
+    scan_line,
+    scan_text,
+)
 
 # Built at run time so that this file itself holds no credential shape.
 SAMPLES = {
@@ -24,16 +32,24 @@ SAMPLES = {
 @pytest.mark.parametrize("kind", SAMPLES)
 def test_each_shape_is_found_alone_in_json_and_in_a_log_line(kind):
     sample = SAMPLES[kind]
-    for line in (sample, json.dumps({"apiKey": sample}), f"build.py: dev: value is {sample}."):
+    for line in (
+        sample,
+        json.dumps({"apiKey": sample}),
+        f"build.py: dev: value is {sample}.",
+    ):
         assert kind in scan_line(line), line
 
 
 def test_a_long_hex_key_is_a_high_entropy_token():
-    assert scan_line("token " + "9f86d08188" + "4c7d659a2f" + "eaa0c55ad0" + "15a3bf4f1b") == ["a high-entropy token"]
+    assert scan_line(
+        "token " + "9f86d08188" + "4c7d659a2f" + "eaa0c55ad0" + "15a3bf4f1b"
+    ) == ["a high-entropy token"]
 
 
 def test_an_aws_secret_access_key_is_a_high_entropy_token():
-    assert scan_line("aws_secret_access_key=" + "wJalrXUtnF" + "EMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY") == ["a high-entropy token"]
+    assert scan_line(
+        "aws_secret_access_key=" + "wJalrXUtnF" + "EMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+    ) == ["a high-entropy token"]
 
 
 @pytest.mark.parametrize(
@@ -63,26 +79,39 @@ def test_placeholder_shaped_text_never_matches(words):
 
 def test_a_finding_names_source_line_and_kind_but_never_the_text():
     sample = SAMPLES["Alpaca key id"]
-    leaks = [str(leak) for leak in scan_text(f"first line\n  \"apiKeyId\": \"{sample}\"\n", "params/dev/secrets.json")]
-    assert leaks[0] == "params/dev/secrets.json line 2: something shaped like Alpaca key id"
+    leaks = [
+        str(leak)
+        for leak in scan_text(
+            f'first line\n  "apiKeyId": "{sample}"\n', "params/dev/secrets.json"
+        )
+    ]
+    assert (
+        leaks[0]
+        == "params/dev/secrets.json line 2: something shaped like Alpaca key id"
+    )
     assert not any(sample in leak for leak in leaks)
 
 
 def test_output_gate_flags_a_placeholder_printed_to_the_log():
     placeholder = ALPACA.placeholder(ENVIRONMENTS["dev"])["apiSecretKey"]
     log = f"build.py: dev: secret name trading/dev/alpaca is valid\nbuild.py: dev: value {placeholder}\n"
-    assert [str(leak) for leak in output_leaks(log, "build log", known_placeholder_values())] == [
-        "build log line 2: something shaped like a secret value"
-    ]
+    assert [
+        str(leak) for leak in output_leaks(log, "build log", known_placeholder_values())
+    ] == ["build log line 2: something shaped like a secret value"]
 
 
 def test_redaction_replaces_every_shape_and_known_value():
     placeholder = next(iter(known_placeholder_values()))
     line = " ".join([*SAMPLES.values(), placeholder])
     redacted = redact(line, known_placeholder_values())
-    assert all(sample not in redacted for sample in SAMPLES.values()) and placeholder not in redacted
+    assert (
+        all(sample not in redacted for sample in SAMPLES.values())
+        and placeholder not in redacted
+    )
     assert scan_line(redacted) == []
-    assert "[REDACTED Alpaca key id]" in redacted and "[REDACTED secret value]" in redacted
+    assert (
+        "[REDACTED Alpaca key id]" in redacted and "[REDACTED secret value]" in redacted
+    )
 
 
 def test_the_redacting_filter_rewrites_a_leaking_log_line():
@@ -94,13 +123,27 @@ def test_the_redacting_filter_rewrites_a_leaking_log_line():
     logger = logging.getLogger("test-redaction")
     logger.addHandler(handler)
     try:
-        logger.warning("key %s and %s", SAMPLES["AWS access key id"], next(iter(known_placeholder_values())))
+        logger.warning(
+            "key %s and %s",
+            SAMPLES["AWS access key id"],
+            next(iter(known_placeholder_values())),
+        )
     finally:
         logger.removeHandler(handler)
-    assert stream.getvalue() == "key [REDACTED AWS access key id] and [REDACTED secret value]\n"
+    assert (
+        stream.getvalue()
+        == "key [REDACTED AWS access key id] and [REDACTED secret value]\n"
+    )
 
 
-@pytest.mark.parametrize("name", ["Synthetic000CredentialsArn", "Polygon2ApiCredentialsResourcePolicy", "AWS4HMACSHA256Signature"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Synthetic000CredentialsArn",
+        "Polygon2ApiCredentialsResourcePolicy",
+        "AWS4HMACSHA256Signature",
+    ],
+)
 def test_identifiers_with_digits_are_not_tokens(name):
     assert scan_line(f'"{name}": {{') == []
 
@@ -113,6 +156,86 @@ def test_random_keys_are_found_nearly_always(length):
 
     generator = random.Random(length)  # seeded: the same sample every run
     alphabet = string.ascii_letters + string.digits
-    tokens = ["".join(generator.choice(alphabet) for _ in range(length)) for _ in range(1000)]
+    tokens = [
+        "".join(generator.choice(alphabet) for _ in range(length)) for _ in range(1000)
+    ]
     found = sum("a high-entropy token" in scan_line(token) for token in tokens)
     assert found >= 980, f"{found} of 1000 random {length}-character keys found"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RoleArnMatchesAnyPath",
+        "ReadAllowListExemptsOperators",
+        "EventBridgeTopicStatementHasNoCondition",
+    ],
+)
+def test_camel_case_words_run_together_are_identifiers_not_tokens(name):
+    assert scan_line(f"class {name}(CloudFormationLintRule):") == []
+
+
+def test_random_letters_only_keys_are_still_found():
+    import random
+    import string
+
+    generator = random.Random(7)
+    tokens = [
+        "".join(generator.choice(string.ascii_letters) for _ in range(40))
+        for _ in range(500)
+    ]
+    found = sum("a high-entropy token" in scan_line(token) for token in tokens)
+    assert found >= 475, f"{found} of 500 random 40-letter keys found"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tmp/o3/staging/secrets.json",
+        "/home/ci/builds/x7k2m9qw/trading/templates/staging/secrets.json",
+        "/tmp/pytest-of-root/pytest3/test_x0/out/prod/secrets.json",
+        "docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",
+    ],
+)
+def test_ordinary_paths_are_neither_flagged_nor_redacted(path):
+    line = f"build.py: staging: wrote {path}"
+    assert scan_line(line) == [] and redact(line) == line
+
+
+def test_a_secret_key_inside_a_path_is_still_found():
+    """A path is let through only when every segment is a plain name: a key among them is not."""
+    key = "wJalrXUtnF" + "EMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+    assert scan_line(f"/tmp/{key}/secrets.json") == ["a high-entropy token"]
+    assert key not in redact(f"wrote /tmp/{key}")
+
+
+# A real digest from bench/cdk/package-lock.json (constructs 10.8.1's tarball).
+# Built at run time, like SAMPLES.
+PACKAGE_DIGEST = "sha512-" + "".join(
+    [
+        "gvgzQtc0ZEcYc8WX",
+        "MyCfbwJ1xlGWM/X6",
+        "rG5gEiCSqT8c7e31",
+        "c4tVQ5nhdgztKJ+E",
+        "0UL4BCsVN0s/3YP6",
+        "2NJ/yg==",
+    ]
+)
+
+
+def test_an_npm_lock_file_digest_is_not_a_credential():
+    assert scan_line(f'      "integrity": "{PACKAGE_DIGEST}",') == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # The same text under another name, or cut short, is a token like any other.
+        f'"apiSecretKey": "{PACKAGE_DIGEST}"',
+        f'"integrity": "{PACKAGE_DIGEST[:60]}"',
+        # A credential next to a digest is still found.
+        f'"integrity": "{PACKAGE_DIGEST}", "key": "{PACKAGE_DIGEST[7:47]}"',
+    ],
+)
+def test_only_a_whole_lock_file_digest_is_let_through(line):
+    assert "a high-entropy token" in scan_line(line)

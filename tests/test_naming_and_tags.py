@@ -45,7 +45,17 @@ def test_catalogue_names_are_valid(env_name, spec):
         ("a" * 512, None),
         ("a" * 513, "over the 512 limit"),
     ],
-    ids=["valid", "empty", "space", "bang", "dash-six", "dash-six-letters", "dash-seven", "max-length", "too-long"],
+    ids=[
+        "valid",
+        "empty",
+        "space",
+        "bang",
+        "dash-six",
+        "dash-six-letters",
+        "dash-seven",
+        "max-length",
+        "too-long",
+    ],
 )
 def test_secret_name_rules(name, problem):
     assert_problems(naming.secret_name_problems(name), problem)
@@ -57,19 +67,31 @@ def test_secret_name_validator_agrees_with_the_rules(name):
     assert (naming.secret_name_problems(name) == []) is valid
 
 
-@given(st.text(min_size=1, max_size=40).filter(lambda s: any(c not in SECRET_NAME_ALPHABET for c in s)))
+@given(
+    st.text(min_size=1, max_size=40).filter(
+        lambda s: any(c not in SECRET_NAME_ALPHABET for c in s)
+    )
+)
 def test_secret_name_with_any_foreign_character_is_refused(name):
     assert any("characters outside" in p for p in naming.secret_name_problems(name))
 
 
-@given(st.text(alphabet=string.ascii_letters + string.digits + ":-", min_size=1, max_size=255))
+@given(
+    st.text(
+        alphabet=string.ascii_letters + string.digits + ":-", min_size=1, max_size=255
+    )
+)
 def test_export_names_from_the_allowed_alphabet_are_accepted(name):
     assert naming.export_name_problems(name) == []
 
 
 @pytest.mark.parametrize(
     "name, problem",
-    [("", "empty"), ("trading_dev", "characters outside"), ("a" * 256, "over the 255 limit")],
+    [
+        ("", "empty"),
+        ("trading_dev", "characters outside"),
+        ("a" * 256, "over the 255 limit"),
+    ],
     ids=["empty", "underscore", "too-long"],
 )
 def test_export_name_rules(name, problem):
@@ -77,13 +99,21 @@ def test_export_name_rules(name, problem):
 
 
 def test_export_names_are_project_env_output():
-    assert naming.export_name(ENVIRONMENTS["prod"], "AlpacaCredentialsArn") == "trading-prod-AlpacaCredentialsArn"
+    assert (
+        naming.export_name(ENVIRONMENTS["prod"], "AlpacaCredentialsArn")
+        == "trading-prod-AlpacaCredentialsArn"
+    )
 
 
 @pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
 @pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.logical_id)
 def test_catalogue_tags_are_valid(env_name, spec):
-    assert tagging.tag_problems(tagging.secret_tags(ENVIRONMENTS[env_name], spec)) == []
+    assert (
+        tagging.aws_tag_rule_violations(
+            tagging.secret_tags(ENVIRONMENTS[env_name], spec)
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,37 +131,63 @@ def test_catalogue_tags_are_valid(env_name, spec):
         ({"Équipe": "données 1"}, None),
         ({f"k{i}": "v" for i in range(51)}, "over the limit of 50"),
     ],
-    ids=["valid", "empty-value", "empty-key", "long-key", "aws-prefix", "aws-prefix-uppercase", "long-value",
-         "bad-key-char", "bad-value-char", "unicode-letters", "too-many"],
+    ids=[
+        "valid",
+        "empty-value",
+        "empty-key",
+        "long-key",
+        "aws-prefix",
+        "aws-prefix-uppercase",
+        "long-value",
+        "bad-key-char",
+        "bad-value-char",
+        "unicode-letters",
+        "too-many",
+    ],
 )
 def test_tag_rules(tags, problem):
-    assert_problems(tagging.tag_problems(tags), problem)
+    assert_problems(tagging.aws_tag_rule_violations(tags), problem)
 
 
-TAG_CHARACTERS = st.characters(categories=("L", "N", "Zs"), include_characters="_.:/=+-@")
+TAG_CHARACTERS = st.characters(
+    categories=("L", "N", "Zs"), include_characters="_.:/=+-@"
+)
 
 
 @given(
     st.dictionaries(
-        st.text(TAG_CHARACTERS, min_size=1, max_size=128).filter(lambda k: not k.lower().startswith("aws:")),
+        st.text(TAG_CHARACTERS, min_size=1, max_size=128).filter(
+            lambda k: not k.lower().startswith("aws:")
+        ),
         st.text(TAG_CHARACTERS, max_size=256),
         max_size=50,
     )
 )
 def test_tags_within_every_rule_are_accepted(tags):
-    assert tagging.tag_problems(tags) == []
+    assert tagging.aws_tag_rule_violations(tags) == []
 
 
 @given(st.text(TAG_CHARACTERS, max_size=120))
 def test_reserved_prefix_is_always_refused(suffix):
-    assert any("reserved prefix" in p for p in tagging.tag_problems({"aws:" + suffix: "x"}))
+    assert any(
+        "reserved prefix" in p
+        for p in tagging.aws_tag_rule_violations({"aws:" + suffix: "x"})
+    )
 
 
-DISALLOWED_CHARACTER = st.characters(exclude_categories=("L", "N", "Z"), exclude_characters="_.:/=+-@")
+DISALLOWED_CHARACTER = st.characters(
+    exclude_categories=("L", "N", "Z"), exclude_characters="_.:/=+-@"
+)
 
 
-@given(st.text(TAG_CHARACTERS, max_size=20), DISALLOWED_CHARACTER, st.text(TAG_CHARACTERS, max_size=20))
+@given(
+    st.text(TAG_CHARACTERS, max_size=20),
+    DISALLOWED_CHARACTER,
+    st.text(TAG_CHARACTERS, max_size=20),
+)
 def test_a_disallowed_character_anywhere_is_refused(before, bad, after):
-    problems = tagging.tag_problems({f"Key{before}{bad}{after}": f"{before}{bad}{after}"})
+    problems = tagging.aws_tag_rule_violations(
+        {f"Key{before}{bad}{after}": f"{before}{bad}{after}"}
+    )
     assert any("key" in p and "characters AWS does not allow" in p for p in problems)
     assert any("value has characters AWS does not allow" in p for p in problems)

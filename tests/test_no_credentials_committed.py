@@ -11,8 +11,14 @@ from helpers import ROOT
 
 
 def _tracked_text_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return sorted(path for path in listed.split("\0") if path and not path.endswith((".png", ".ico")))
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return sorted(
+        path
+        for path in listed.split("\0")
+        if path and not path.endswith((".png", ".ico"))
+    )
 
 
 TRACKED = _tracked_text_files()
@@ -27,4 +33,7 @@ def test_tracked_file_holds_nothing_credential_shaped(path):
 def test_templates_and_parameter_files_are_among_the_scanned():
     scanned = set(TRACKED)
     for env in ("dev", "staging", "prod"):
-        assert {f"templates/{env}/secrets.json", f"params/{env}/secrets.json"} <= scanned
+        assert {
+            f"templates/{env}/secrets.json",
+            f"params/{env}/secrets.json",
+        } <= scanned

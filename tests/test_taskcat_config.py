@@ -7,7 +7,7 @@ import yaml
 
 from generator.build import template_path
 from generator.environments import ENVIRONMENTS
-from generator.params import load_parameter_file, parameter_file_path
+from generator.parameter_files import load_parameter_file, parameter_file_path
 from helpers import ROOT
 
 CONFIG = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
@@ -22,6 +22,10 @@ def test_one_test_per_environment_and_no_lambda_packaging():
 def test_taskcat_test_mirrors_the_environment(env_name):
     env = ENVIRONMENTS[env_name]
     test = CONFIG["tests"][env_name]
-    assert test["template"] == str(template_path(ROOT / "templates", env).relative_to(ROOT))
+    assert test["template"] == str(
+        template_path(ROOT / "templates", env).relative_to(ROOT)
+    )
     assert tuple(test["regions"]) == env.regions
-    assert test["parameters"] == load_parameter_file(parameter_file_path(ROOT / "params", env))
+    assert test["parameters"] == load_parameter_file(
+        parameter_file_path(ROOT / "params", env)
+    )

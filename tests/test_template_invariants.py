@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from helpers import ENV_NAMES, resources_of_type
 from generator import tagging
+from generator.alert_rules import SECRET_CHANGE_EVENTS
 from generator.build import generate
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS, get_environment
-from generator.resources import SECRET_CHANGE_EVENTS
+from helpers import ENV_NAMES, resources_of_type
 
 SECRET_CASES = [(env, spec.logical_id) for env in ENV_NAMES for spec in CATALOGUE]
 SECRET_IDS = [f"{env}-{logical_id}" for env, logical_id in SECRET_CASES]
@@ -23,7 +23,9 @@ def tags_of(resource: dict) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("env_name, logical_id", SECRET_CASES, ids=SECRET_IDS)
-def test_secret_is_encrypted_with_the_stacks_customer_managed_key(templates, env_name, logical_id):
+def test_secret_is_encrypted_with_the_stacks_customer_managed_key(
+    templates, env_name, logical_id
+):
     template = templates[env_name]
     secret = template["Resources"][logical_id]
     assert secret["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
@@ -42,10 +44,14 @@ def test_secret_has_every_required_tag(templates, env_name, logical_id):
 
 
 @pytest.mark.parametrize("env_name, logical_id", SECRET_CASES, ids=SECRET_IDS)
-def test_secret_has_a_resource_policy_that_blocks_public_policies(templates, env_name, logical_id):
+def test_secret_has_a_resource_policy_that_blocks_public_policies(
+    templates, env_name, logical_id
+):
     policies = [
         policy
-        for policy in resources_of_type(templates[env_name], "AWS::SecretsManager::ResourcePolicy").values()
+        for policy in resources_of_type(
+            templates[env_name], "AWS::SecretsManager::ResourcePolicy"
+        ).values()
         if policy["Properties"]["SecretId"] == {"Ref": logical_id}
     ]
     assert len(policies) == 1
@@ -55,14 +61,17 @@ def test_secret_has_a_resource_policy_that_blocks_public_policies(templates, env
 @pytest.mark.parametrize("env_name, logical_id", SECRET_CASES, ids=SECRET_IDS)
 def test_secret_is_named_project_env_integration(templates, env_name, logical_id):
     spec = next(spec for spec in CATALOGUE if spec.logical_id == logical_id)
-    assert templates[env_name]["Resources"][logical_id]["Properties"]["Name"] == f"trading/{env_name}/{spec.name_suffix}"
+    assert (
+        templates[env_name]["Resources"][logical_id]["Properties"]["Name"]
+        == f"trading/{env_name}/{spec.name_suffix}"
+    )
 
 
 @pytest.mark.parametrize("logical_id", [spec.logical_id for spec in CATALOGUE])
 def test_prod_secret_carries_no_value_and_is_retained(templates, logical_id):
     secret = templates["prod"]["Resources"][logical_id]
     assert not set(VALUE_PROPERTIES) & set(secret["Properties"])
-    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
     assert secret["UpdateReplacePolicy"] == "Retain"
 
 
@@ -76,20 +85,33 @@ def test_prod_template_text_holds_no_placeholder_or_value_property():
 @pytest.mark.parametrize("spec", CATALOGUE, ids=lambda spec: spec.logical_id)
 def test_dev_and_staging_are_seeded_with_the_placeholder(templates, env_name, spec):
     secret = templates[env_name]["Resources"][spec.logical_id]["Properties"]
-    assert json.loads(secret["SecretString"]) == spec.placeholder(get_environment(env_name))
+    assert json.loads(secret["SecretString"]) == spec.placeholder(
+        get_environment(env_name)
+    )
     assert "GenerateSecretString" not in secret
 
 
 @pytest.mark.parametrize(
-    "env_name, policy",
-    [("dev", "Delete"), ("staging", "Retain"), ("prod", "Retain")],
+    "env_name, deletion, replacement",
+    [
+        ("dev", "Delete", "Delete"),
+        ("staging", "RetainExceptOnCreate", "Retain"),
+        ("prod", "RetainExceptOnCreate", "Retain"),
+    ],
 )
-def test_stateful_resources_follow_the_environments_retention(templates, env_name, policy):
+def test_stateful_resources_follow_the_environments_retention(
+    templates, env_name, deletion, replacement
+):
+    """Secrets, their resource policies and the key: kept with the data, but never after a failed create."""
     resources = templates[env_name]["Resources"]
-    stateful = [*(spec.logical_id for spec in CATALOGUE), "SecretsKey"]
+    stateful = [
+        *(spec.logical_id for spec in CATALOGUE),
+        *(f"{spec.logical_id}ResourcePolicy" for spec in CATALOGUE),
+        "SecretsKey",
+    ]
     for logical_id in stateful:
-        assert resources[logical_id]["DeletionPolicy"] == policy, logical_id
-        assert resources[logical_id]["UpdateReplacePolicy"] == policy, logical_id
+        assert resources[logical_id]["DeletionPolicy"] == deletion, logical_id
+        assert resources[logical_id]["UpdateReplacePolicy"] == replacement, logical_id
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
@@ -97,7 +119,9 @@ def test_key_rotates_has_alias_and_pending_window(templates, env_name):
     resources = templates[env_name]["Resources"]
     key = resources["SecretsKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
-    assert key["PendingWindowInDays"] == get_environment(env_name).key_pending_window_days
+    assert (
+        key["PendingWindowInDays"] == get_environment(env_name).key_pending_window_days
+    )
     assert resources["SecretsKeyAlias"]["Properties"] == {
         "AliasName": f"alias/trading-{env_name}-secrets",
         "TargetKeyId": {"Ref": "SecretsKey"},
@@ -106,7 +130,11 @@ def test_key_rotates_has_alias_and_pending_window(templates, env_name):
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
 def test_every_taggable_resource_carries_the_common_tags(templates, env_name):
-    taggable = {lid: res for lid, res in templates[env_name]["Resources"].items() if "Tags" in res["Properties"]}
+    taggable = {
+        lid: res
+        for lid, res in templates[env_name]["Resources"].items()
+        if "Tags" in res["Properties"]
+    }
     assert {"SecretsKey", "AlertTopic", "SecretChangeRule"} <= set(taggable)
     for logical_id, resource in taggable.items():
         tags = tags_of(resource)
@@ -115,20 +143,66 @@ def test_every_taggable_resource_carries_the_common_tags(templates, env_name):
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
-def test_alert_topic_is_encrypted_and_rules_target_it(templates, env_name):
+def test_alert_topic_is_encrypted_and_rules_target_it_with_a_dead_letter_queue(
+    templates, env_name
+):
     resources = templates[env_name]["Resources"]
-    assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+    assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": ["SecretsKey", "Arn"]
+    }
+    queue = resources["AlertDeadLetterQueue"]["Properties"]
+    assert (
+        queue["SqsManagedSseEnabled"] is True
+        and queue["QueueName"] == f"trading-{env_name}-secrets-alerts-dlq"
+    )
     rules = resources_of_type(templates[env_name], "AWS::Events::Rule")
-    assert set(rules) == {"SecretChangeRule", "SecretAccessDeniedRule", "PendingDeletionAccessRule"}
+    assert set(rules) == {
+        "SecretChangeRule",
+        "SecretAccessDeniedRule",
+        "PendingDeletionAccessRule",
+        "KeyChangeRule",
+    }
     for rule in rules.values():
-        assert rule["Properties"]["Targets"] == [{"Arn": {"Ref": "AlertTopic"}, "Id": "AlertTopic"}]
-        secret_ids = rule["Properties"]["EventPattern"]["detail"]["requestParameters"]["secretId"]
+        assert rule["Properties"]["Targets"] == [
+            {
+                "Arn": {"Ref": "AlertTopic"},
+                "DeadLetterConfig": {
+                    "Arn": {"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]}
+                },
+                "Id": "AlertTopic",
+            }
+        ]
+    for logical_id in (
+        "SecretChangeRule",
+        "SecretAccessDeniedRule",
+        "PendingDeletionAccessRule",
+    ):
+        secret_ids = rules[logical_id]["Properties"]["EventPattern"]["detail"][
+            "requestParameters"
+        ]["secretId"]
         assert secret_ids[0] == {"prefix": f"trading/{env_name}/"}
-        assert secret_ids[1]["prefix"]["Fn::Sub"].endswith(f":secret:trading/{env_name}/")
-    change = rules["SecretChangeRule"]["Properties"]["EventPattern"]["detail"]["eventName"]
-    assert set(change) == set(SECRET_CHANGE_EVENTS) and len(SECRET_CHANGE_EVENTS) == 10
-    denied = rules["SecretAccessDeniedRule"]["Properties"]["EventPattern"]["detail"]
-    assert denied["eventName"] == ["GetSecretValue"] and "AccessDenied" in denied["errorCode"]
+        assert secret_ids[1]["prefix"]["Fn::Sub"].endswith(
+            f":secret:trading/{env_name}/"
+        )
+    change = rules["SecretChangeRule"]["Properties"]
+    assert set(change["EventPattern"]["detail"]["eventName"]) == set(
+        SECRET_CHANGE_EVENTS
+    )
+    assert len(SECRET_CHANGE_EVENTS) == 14 and change["State"] == "ENABLED"
+    for read_only in ("SecretAccessDeniedRule", "PendingDeletionAccessRule"):
+        properties = rules[read_only]["Properties"]
+        assert properties["EventPattern"]["detail"]["eventName"] == ["GetSecretValue"]
+        assert properties["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    key = rules["KeyChangeRule"]["Properties"]["EventPattern"]
+    assert key["source"] == ["aws.kms"] and key["detail"]["resources"] == {
+        "ARN": [{"Fn::GetAtt": ["SecretsKey", "Arn"]}]
+    }
+    assert set(key["detail"]["eventName"]) == {
+        "DisableKey",
+        "ScheduleKeyDeletion",
+        "PutKeyPolicy",
+        "DisableKeyRotation",
+    }
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
@@ -136,16 +210,23 @@ def test_email_subscription_exists_only_with_an_address(templates, env_name):
     template = templates[env_name]
     subscription = template["Resources"]["AlertEmailSubscription"]
     assert subscription["Condition"] == "HasAlertEmail"
-    assert template["Conditions"]["HasAlertEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]}
+    assert template["Conditions"]["HasAlertEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]
+    }
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
 def test_outputs_are_exported_under_stable_names(templates, env_name):
     outputs = templates[env_name]["Outputs"]
     expected = {
-        "AlphaVantageCredentialsArn", "AlphaVantageCredentialsName",
-        "AlpacaCredentialsArn", "AlpacaCredentialsName",
-        "SecretsKeyArn", "AlertTopicArn",
+        "AlphaVantageCredentialsArn",
+        "AlphaVantageCredentialsName",
+        "AlpacaCredentialsArn",
+        "AlpacaCredentialsName",
+        "AlphaVantageCredentialsReaderPolicyArn",
+        "AlpacaCredentialsReaderPolicyArn",
+        "SecretsKeyArn",
+        "AlertTopicArn",
     }
     assert set(outputs) == expected
     for output_id, output in outputs.items():
@@ -178,7 +259,7 @@ def test_every_ref_names_a_parameter_resource_or_pseudo_parameter(templates, env
 @pytest.mark.parametrize("env_name", ENV_NAMES)
 def test_parameters_per_environment(templates, env_name):
     parameters = set(templates[env_name]["Parameters"])
-    expected = {"AlertEmail", "ReaderPrincipalArns"}
+    expected = {"AlertEmail", "OperatorPrincipalArns", "ReaderPrincipalArns"}
     if ENVIRONMENTS[env_name].deny_delete_except_break_glass:
         expected.add("BreakGlassRoleName")
     assert parameters == expected

@@ -1,33 +1,257 @@
-"""Clients, paths and timing records shared by the deployment tests."""
+"""Accounts, clients, deployments and timing records shared by the deployment tests.
+
+Each group of tests that needs the real names (`trading/<env>/...`) gets an
+account of its own on the engine (LocalStack keys its accounts by the access
+key id), so no group depends on another's stacks being gone and the groups
+can run in any order.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.waiter
 import pytest
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, WaiterError
 
 from generator.catalogue import CATALOGUE
 from generator.environments import Environment
 from generator.naming import secret_name
-from generator.params import cloudformation_parameters, load_parameter_file, parameter_file_path
-from bench.deploy_timing import client, stack_timings
+from generator.parameter_files import (
+    cloudformation_parameters,
+    load_parameter_file,
+    parameter_file_path,
+)
 from helpers import ROOT
 
 # Stacks settle in seconds on LocalStack; two minutes is the ticket's bar per secret.
 WAIT = {"Delay": 1, "MaxAttempts": 120}
 TIMINGS_REPORT = ROOT / "reports" / "deploy-timings.json"
-TIMINGS: list[dict] = []
+TIMINGS: list[dict[str, Any]] = []
+CLIENT_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=60)
+
+
+# The accounts this process has acted in. Test modules run in parallel worker
+# processes, each with its own session, so each checks for leftovers only
+# where its own tests worked: another worker's stacks may still be running.
+USED_ACCOUNTS: set[Account] = set()
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account on the engine: its id is its access key id."""
+
+    account_id: str
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """What a process needs in its environment to act in this account."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.account_id,
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        USED_ACCOUNTS.add(self)
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+            aws_access_key_id=self.account_id,
+            aws_secret_access_key="test",
+            config=CLIENT_CONFIG,
+        )
+
+
+# The engine's default account (what taskcat and the unkeyed clients use), and
+# one account per group of tests that needs the real names to itself.
+DEFAULT = Account("000000000000")
+OPERATIONS = Account("111111111111")
+STACK_SET = Account("222222222222")
+TEARDOWN = Account("333333333333")
+ALERTS = Account("555555555555")
+FAULTS = Account("666666666666")
+BROKEN = Account("777777777777")
+
+
+def client(service: str, region: str = "us-east-1") -> Any:
+    """A client of the default account."""
+    return DEFAULT.client(service, region)
 
 
 def stack_parameters(env: Environment, **overrides: str) -> list[dict[str, str]]:
     """The environment's parameter file, as CloudFormation's Parameters argument."""
-    return cloudformation_parameters({**load_parameter_file(parameter_file_path(ROOT / "params", env)), **overrides})
+    values = load_parameter_file(parameter_file_path(ROOT / "params", env))
+    return cloudformation_parameters({**values, **overrides})
 
 
-def record_stack_timings(stack_id: str, region: str, label: str) -> dict:
+def committed_template(env: Environment) -> str:
+    return (ROOT / "templates" / env.name / "secrets.json").read_text()
+
+
+# botocore's stack_delete_complete gives up at the first DELETE_FAILED, but
+# LocalStack reports DELETE_FAILED for a moment on the way to DELETE_COMPLETE
+# when a failed create left something it cannot delete. This waiter rides that out.
+_STACK_GONE = botocore.waiter.WaiterModel(
+    {
+        "version": 2,
+        "waiters": {
+            "StackGone": {
+                "operation": "DescribeStacks",
+                "delay": 1,
+                "maxAttempts": 10,
+                "acceptors": [
+                    {
+                        "state": "success",
+                        "matcher": "pathAll",
+                        "argument": "Stacks[].StackStatus",
+                        "expected": "DELETE_COMPLETE",
+                    },
+                    {
+                        "state": "success",
+                        "matcher": "error",
+                        "expected": "ValidationError",
+                    },
+                ],
+            }
+        },
+    }
+)
+
+
+def delete_stack(account: Account, region: str, stack_id: str) -> None:
+    """Delete a stack and wait for it to go.
+
+    A stack that stays DELETE_FAILED (LocalStack cannot delete what a failed
+    create never made, such as a resource policy whose secret was never
+    created) is deleted again, twice at most, keeping only what failed, as
+    CloudFormation's RetainResources allows for a DELETE_FAILED stack.
+    """
+    cloudformation = account.client("cloudformation", region)
+    gone = botocore.waiter.create_waiter_with_client(
+        "StackGone", _STACK_GONE, cloudformation
+    )
+    retain: list[str] = []
+    for _attempt in range(3):
+        cloudformation.delete_stack(
+            StackName=stack_id, **({"RetainResources": retain} if retain else {})
+        )
+        try:
+            gone.wait(StackName=stack_id)
+            return
+        except WaiterError:
+            resources = cloudformation.describe_stack_resources(StackName=stack_id)[
+                "StackResources"
+            ]
+            retain = [
+                r["LogicalResourceId"]
+                for r in resources
+                if r["ResourceStatus"] == "DELETE_FAILED"
+            ]
+    reasons = {
+        r["LogicalResourceId"]: (r["ResourceStatus"], r.get("ResourceStatusReason"))
+        for r in resources
+    }
+    raise AssertionError(f"{stack_id} in {region} could not be deleted: {reasons}")
+
+
+@contextlib.contextmanager
+def deployed(
+    account: Account,
+    env: Environment,
+    template: str | None = None,
+    regions: tuple[str, ...] | None = None,
+    **overrides: str,
+) -> Iterator[dict[str, str]]:
+    """`env`'s stack in each of `regions` (default: all of `env`'s), created side by side; deleted on the way out.
+
+    Yields region -> stack id.
+    """
+    stacks: dict[str, str] = {}
+    try:
+        for region in regions or env.regions:
+            stacks[region] = account.client("cloudformation", region).create_stack(
+                StackName=f"{env.project}-{env.name}-secrets",
+                TemplateBody=template or committed_template(env),
+                Parameters=stack_parameters(env, **overrides),
+            )["StackId"]
+        for region, stack_id in stacks.items():
+            account.client("cloudformation", region).get_waiter(
+                "stack_create_complete"
+            ).wait(StackName=stack_id, WaiterConfig=WAIT)
+        yield stacks
+    finally:
+        for region, stack_id in stacks.items():
+            delete_stack(account, region, stack_id)
+
+
+def live_stacks(account: Account, region: str) -> list[str]:
+    summaries = []
+    for page in (
+        account.client("cloudformation", region).get_paginator("list_stacks").paginate()
+    ):
+        summaries += page["StackSummaries"]
+    return [s["StackName"] for s in summaries if s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def stack_timings(
+    account: Account, stack_id: str, region: str, label: str
+) -> dict[str, Any]:
+    """{stack, region, stack_seconds, secrets: {logical id: seconds}} from CREATE_IN_PROGRESS to CREATE_COMPLETE."""
+    events = []
+    for page in (
+        account.client("cloudformation", region)
+        .get_paginator("describe_stack_events")
+        .paginate(StackName=stack_id)
+    ):
+        events += page["StackEvents"]
+    started: dict[str, Any] = {}
+    finished: dict[str, Any] = {}
+    types = {}
+    for event in sorted(events, key=lambda e: e["Timestamp"]):
+        resource = event["LogicalResourceId"]
+        types[resource] = event["ResourceType"]
+        if event["ResourceStatus"] == "CREATE_IN_PROGRESS":
+            started.setdefault(resource, event["Timestamp"])
+        elif event["ResourceStatus"] == "CREATE_COMPLETE":
+            finished[resource] = event["Timestamp"]
+    stack_name = next(
+        e["LogicalResourceId"]
+        for e in events
+        if e["ResourceType"] == "AWS::CloudFormation::Stack"
+    )
+    return {
+        "stack": label,
+        "region": region,
+        "stack_seconds": (finished[stack_name] - started[stack_name]).total_seconds(),
+        "secrets": {
+            resource: (finished[resource] - started[resource]).total_seconds()
+            for resource, kind in types.items()
+            if kind == "AWS::SecretsManager::Secret" and resource in finished
+        },
+    }
+
+
+def record_stack_timings(
+    account: Account, stack_id: str, region: str, label: str
+) -> dict[str, Any]:
     """Create time of the stack and of each secret, read from the stack's events, kept for the run's report."""
-    entry = stack_timings(stack_id, region, label)
+    entry = stack_timings(account, stack_id, region, label)
     TIMINGS.append(entry)
     return entry
+
+
+def write_timings_report(path: Path = TIMINGS_REPORT) -> None:
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
 
 
 # The checks below are shared by the deployment suite and by
@@ -35,29 +259,41 @@ def record_stack_timings(stack_id: str, region: str, label: str) -> dict:
 # on purpose: a check that cannot fail proves nothing.
 
 
-def assert_secrets_encrypted_with_stack_key(env: Environment, region: str, key_arn: str) -> None:
-    kms = client("kms", region)
+def assert_secrets_encrypted_with_stack_key(
+    account: Account, env: Environment, region: str, key_arn: str
+) -> None:
+    kms = account.client("kms", region)
     key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
     assert key["KeyManager"] == "CUSTOMER", f"{key_arn} is not a customer-managed key"
-    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True, f"{key_arn} has rotation off"
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True, (
+        f"{key_arn} has rotation off"
+    )
     for spec in CATALOGUE:
-        described = client("secretsmanager", region).describe_secret(SecretId=secret_name(env, spec))
+        described = account.client("secretsmanager", region).describe_secret(
+            SecretId=secret_name(env, spec)
+        )
         assert described.get("KmsKeyId") in (key_arn, key["KeyId"]), (
             f"{described['Name']} in {region} is not encrypted with the stack's customer-managed key "
             f"(KmsKeyId: {described.get('KmsKeyId', 'none, so the AWS-managed default key')})"
         )
 
 
-def assert_secrets_hold_no_value(env: Environment, region: str) -> None:
+def assert_secrets_hold_no_value(
+    account: Account, env: Environment, region: str
+) -> None:
     """Prod secrets are created empty: a value can only come from `put`, never from a deploy."""
+    secrets = account.client("secretsmanager", region)
     for spec in CATALOGUE:
-        described = client("secretsmanager", region).describe_secret(SecretId=secret_name(env, spec))
+        described = secrets.describe_secret(SecretId=secret_name(env, spec))
         stages = described.get("VersionIdsToStages", {})
         assert not stages, (
             f"{described['Name']} in {region} was given a value by the deploy "
             f"({len(stages)} version(s)); {env.name} secrets must be created empty"
         )
         with pytest.raises(ClientError) as raised:
-            client("secretsmanager", region).get_secret_value(SecretId=described["ARN"])
+            secrets.get_secret_value(SecretId=described["ARN"])
         error = raised.value.response["Error"]
-        assert error["Code"] == "ResourceNotFoundException" and "AWSCURRENT" in error["Message"], error
+        assert (
+            error["Code"] == "ResourceNotFoundException"
+            and "AWSCURRENT" in error["Message"]
+        ), error

@@ -10,63 +10,71 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from typing import Any
 
 import pytest
 
-from generator.build import generate
-from generator.environments import ENVIRONMENTS
 from deploy_support import (
-    WAIT,
+    BROKEN,
     assert_secrets_encrypted_with_stack_key,
     assert_secrets_hold_no_value,
-    client,
-    stack_parameters,
+    deployed,
 )
+from generator.build import generate
+from generator.environments import ENVIRONMENTS, Environment
 
 
-def _without_kms_key(template: dict) -> None:
+def _without_kms_key(template: dict[str, Any]) -> None:
     del template["Resources"]["AlpacaCredentials"]["Properties"]["KmsKeyId"]
 
 
-def _prod_given_a_secret_string(template: dict) -> None:
-    template["Resources"]["AlphaVantageCredentials"]["Properties"]["SecretString"] = '{"apiKey":"PLACEHOLDER-broken-not-real"}'
+def _prod_given_a_secret_string(template: dict[str, Any]) -> None:
+    template["Resources"]["AlphaVantageCredentials"]["Properties"]["SecretString"] = (
+        '{"apiKey":"PLACEHOLDER-broken-not-real"}'
+    )
 
 
-def _encryption_check(env, stack_id: str) -> None:
-    outputs = client("cloudformation").describe_stacks(StackName=stack_id)["Stacks"][0]["Outputs"]
-    key_arn = next(output["OutputValue"] for output in outputs if output["OutputKey"] == "SecretsKeyArn")
-    assert_secrets_encrypted_with_stack_key(env, "us-east-1", key_arn)
+def _encryption_check(env: Environment, stack_id: str) -> None:
+    outputs = BROKEN.client("cloudformation").describe_stacks(StackName=stack_id)[
+        "Stacks"
+    ][0]["Outputs"]
+    key_arn = next(
+        o["OutputValue"] for o in outputs if o["OutputKey"] == "SecretsKeyArn"
+    )
+    assert_secrets_encrypted_with_stack_key(BROKEN, env, "us-east-1", key_arn)
 
 
-def _empty_check(env, stack_id: str) -> None:
-    assert_secrets_hold_no_value(env, "us-east-1")
+def _empty_check(env: Environment, stack_id: str) -> None:
+    assert_secrets_hold_no_value(BROKEN, env, "us-east-1")
 
 
 CHECKS = {"encryption": _encryption_check, "empty": _empty_check}
 BREAKAGES = {
-    "secret-without-kms-key": (_without_kms_key, "encryption", r"/prod/alpaca in us-east-1 is not encrypted with the stack's customer-managed key"),
-    "prod-given-a-secret-string": (_prod_given_a_secret_string, "empty", r"/prod/alphavantage in us-east-1 was given a value by the deploy"),
+    "secret-without-kms-key": (
+        _without_kms_key,
+        "encryption",
+        r"/prod/alpaca in us-east-1 is not encrypted with the stack's customer-managed key",
+    ),
+    "prod-given-a-secret-string": (
+        _prod_given_a_secret_string,
+        "empty",
+        r"/prod/alphavantage in us-east-1 was given a value by the deploy",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BREAKAGES)
 def test_the_suite_catches_a_template_broken_on_purpose(case):
     breakage, failing_check, message = BREAKAGES[case]
-    env = dataclasses.replace(ENVIRONMENTS["prod"], project=f"broken{uuid.uuid4().hex[:6]}")
+    env = dataclasses.replace(
+        ENVIRONMENTS["prod"], project=f"broken{uuid.uuid4().hex[:6]}"
+    )
     template = json.loads(generate(env))
     breakage(template)
-    cloudformation = client("cloudformation")
-    stack_id = cloudformation.create_stack(
-        StackName=f"{env.project}-prod-secrets", TemplateBody=json.dumps(template), Parameters=stack_parameters(env)
-    )["StackId"]
-    try:
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
+    with deployed(BROKEN, env, json.dumps(template), regions=("us-east-1",)) as stacks:
         with pytest.raises(AssertionError, match=message):
-            CHECKS[failing_check](env, stack_id)
+            CHECKS[failing_check](env, stacks["us-east-1"])
         # Every other check passes: the failure is the breakage, not the harness.
         for name, check in CHECKS.items():
             if name != failing_check:
-                check(env, stack_id)
-    finally:
-        cloudformation.delete_stack(StackName=stack_id)
-        cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
+                check(env, stacks["us-east-1"])

@@ -12,45 +12,45 @@ import logging
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
-from generator import ops_cli
+from deploy_support import OPERATIONS, deployed
 from generator.environments import ENVIRONMENTS
 from generator.leaks import known_placeholder_values, output_leaks
-from deploy_support import WAIT, client, stack_parameters
-from helpers import ROOT
+from generator.ops import cli as ops_cli
 
 DEV, PROD = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
 # Obviously fake, and free of the placeholder marker so that prod accepts them.
 FAKE_ALPHAVANTAGE = {"apiKey": "FAKE-test-alphavantage-value-one"}
-FAKE_ALPACA = {"apiKeyId": "FAKE-test-alpaca-id-one", "apiSecretKey": "FAKE-test-alpaca-secret-one", "baseUrl": PROD.alpaca_endpoint}
-FAKE_ALPACA_ROTATED = {**FAKE_ALPACA, "apiKeyId": "FAKE-test-alpaca-id-two", "apiSecretKey": "FAKE-test-alpaca-secret-two"}
-EVERY_FAKE = [v for value in (FAKE_ALPHAVANTAGE, FAKE_ALPACA, FAKE_ALPACA_ROTATED) for k, v in value.items() if k != "baseUrl"]
+FAKE_ALPACA = {
+    "apiKeyId": "FAKE-test-alpaca-id-one",
+    "apiSecretKey": "FAKE-test-alpaca-secret-one",
+    "baseUrl": PROD.alpaca_endpoint,
+}
+FAKE_ALPACA_ROTATED = {
+    **FAKE_ALPACA,
+    "apiKeyId": "FAKE-test-alpaca-id-two",
+    "apiSecretKey": "FAKE-test-alpaca-secret-two",
+}
+EVERY_FAKE = [
+    v
+    for value in (FAKE_ALPHAVANTAGE, FAKE_ALPACA, FAKE_ALPACA_ROTATED)
+    for k, v in value.items()
+    if k != "baseUrl"
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def deployed():
-    """dev in its region and prod in both of its, deployed from the committed templates."""
-    stacks = []
-    for env in (DEV, PROD):
-        for region in env.regions:
-            cloudformation = client("cloudformation", region)
-            stack_id = cloudformation.create_stack(
-                StackName=f"trading-{env.name}-secrets",
-                TemplateBody=(ROOT / "templates" / env.name / "secrets.json").read_text(),
-                Parameters=stack_parameters(env),
-            )["StackId"]
-            stacks.append((region, stack_id))
-    try:
-        for region, stack_id in stacks:
-            client("cloudformation", region).get_waiter("stack_create_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
+def deployed_dev_and_prod():
+    """dev in its region and prod in both of its, from the committed templates, in this module's own account."""
+    with deployed(OPERATIONS, DEV), deployed(OPERATIONS, PROD):
         yield
-    finally:
-        for region, stack_id in stacks:
-            client("cloudformation", region).delete_stack(StackName=stack_id)
-        for region, stack_id in stacks:
-            client("cloudformation", region).get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
+
+
+def client(service: str, region: str = "us-east-1") -> Any:
+    return OPERATIONS.client(service, region)
 
 
 class Run:
@@ -66,30 +66,47 @@ class Run:
 
 @pytest.fixture
 def trading_secrets(capsys, caplog, monkeypatch):
+    for name, value in OPERATIONS.credentials.items():
+        monkeypatch.setenv(name, value)
+
     def run(*argv: str, stdin: str | None = None) -> Run:
         capsys.readouterr()
         caplog.clear()
         if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+            # A pipe, as a shell gives it: bytes underneath, and not a terminal.
+            monkeypatch.setattr(
+                sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode()))
+            )
         with caplog.at_level(logging.DEBUG):
             code = ops_cli.main(list(argv))
         out, err = capsys.readouterr()
         result = Run(code, out, err, caplog.text)
         # The leak scanner, told the values this module puts: a value or anything credential-shaped fails the test.
-        leaked = output_leaks(result.said, f"trading-secrets {argv[0]}", [*EVERY_FAKE, *known_placeholder_values()])
+        leaked = output_leaks(
+            result.said,
+            f"trading-secrets {argv[0]}",
+            [*EVERY_FAKE, *known_placeholder_values()],
+        )
         assert not leaked, [str(leak) for leak in leaked]
         return result
+
     return run
 
 
 def _versions(secret_id: str, region: str = "us-east-1") -> dict[str, list[str]]:
-    listed = client("secretsmanager", region).list_secret_version_ids(SecretId=secret_id, IncludeDeprecated=True, MaxResults=100)
+    listed = client("secretsmanager", region).list_secret_version_ids(
+        SecretId=secret_id, IncludeDeprecated=True, MaxResults=100
+    )
     assert "NextToken" not in listed
-    return {v["VersionId"]: sorted(v.get("VersionStages", [])) for v in listed["Versions"]}
+    return {
+        v["VersionId"]: sorted(v.get("VersionStages", [])) for v in listed["Versions"]
+    }
 
 
 def _states(run: Run) -> dict[tuple[str, str], str]:
-    return {(s["secret"], s["region"]): s["state"] for s in json.loads(run.out)["secrets"]}
+    return {
+        (s["secret"], s["region"]): s["state"] for s in json.loads(run.out)["secrets"]
+    }
 
 
 def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
@@ -99,23 +116,48 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
     assert set(_states(fresh).values()) == {"EMPTY"} and len(_states(fresh)) == 4
 
     for name, value in (("alphavantage", FAKE_ALPHAVANTAGE), ("alpaca", FAKE_ALPACA)):
-        put = trading_secrets("put", "--env", "prod", "--secret", name, "--from-stdin", stdin=json.dumps(value))
+        put = trading_secrets(
+            "put",
+            "--env",
+            "prod",
+            "--secret",
+            name,
+            "--from-stdin",
+            stdin=json.dumps(value),
+        )
         assert put.code == 0, put.err
         assert put.out.count("is AWSCURRENT; previous none") == 2  # one line per region
     ready = trading_secrets("status", "--env", "prod", "--json")
     assert ready.code == 0, ready.out
     assert set(_states(ready).values()) == {"SET"}
 
-    first = {region: _versions("trading/prod/alpaca", region) for region in PROD.regions}
-    rotated = trading_secrets("put", "--env", "prod", "--secret", "alpaca", "--from-stdin", stdin=json.dumps(FAKE_ALPACA_ROTATED))
+    first = {
+        region: _versions("trading/prod/alpaca", region) for region in PROD.regions
+    }
+    rotated = trading_secrets(
+        "put",
+        "--env",
+        "prod",
+        "--secret",
+        "alpaca",
+        "--from-stdin",
+        stdin=json.dumps(FAKE_ALPACA_ROTATED),
+    )
     assert rotated.code == 0, rotated.err
     for region in PROD.regions:
         (first_id,) = first[region]
         stages = _versions("trading/prod/alpaca", region)
         (new_id,) = [v for v in stages if v != first_id]
         assert stages == {first_id: ["AWSPREVIOUS"], new_id: ["AWSCURRENT"]}
-        assert f"in {region}: version {new_id} is AWSCURRENT; previous {first_id} is AWSPREVIOUS" in rotated.out
-        assert f"put trading/prod/alpaca in {region} by " in rotated.log and new_id in rotated.log
+        assert (
+            f"in {region}: version {new_id} is AWSCURRENT; previous {first_id} is AWSPREVIOUS"
+            in rotated.out
+        )
+        assert (
+            f"trading/prod/alpaca in {region}: version {new_id} is AWSCURRENT, replacing {first_id}"
+            in rotated.log
+        )
+    assert "put trading/prod/alpaca as version " in rotated.log
 
     rolled = trading_secrets("rollback", "--env", "prod", "--secret", "alpaca", "--yes")
     assert rolled.code == 0, rolled.err
@@ -123,27 +165,81 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
         stages = _versions("trading/prod/alpaca", region)
         (first_id,) = first[region]
         (new_id,) = [v for v in stages if v != first_id]
-        assert stages == {first_id: ["AWSCURRENT"], new_id: ["AWSPREVIOUS"]}
-        assert f"in {region}: version {first_id} is AWSCURRENT again; {new_id} is AWSPREVIOUS" in rolled.out
-        value = json.loads(client("secretsmanager", region).get_secret_value(SecretId="trading/prod/alpaca")["SecretString"])
+        # The version left is marked, so that a second rollback does not undo this one.
+        assert stages == {
+            first_id: ["AWSCURRENT"],
+            new_id: ["AWSPREVIOUS", "trading-secrets-rolled-back-from"],
+        }
+        assert (
+            f"in {region}: version {first_id} is AWSCURRENT; {new_id} is AWSPREVIOUS"
+            in rolled.out
+        )
+        value = json.loads(
+            client("secretsmanager", region).get_secret_value(
+                SecretId="trading/prod/alpaca"
+            )["SecretString"]
+        )
         assert value == FAKE_ALPACA
-    assert "rollback trading/prod/alpaca in us-east-1 by " in rolled.log
+    assert "rollback trading/prod/alpaca to " in rolled.log
+    rolled_back = {
+        region: _versions("trading/prod/alpaca", region) for region in PROD.regions
+    }
+    again = trading_secrets("rollback", "--env", "prod", "--secret", "alpaca", "--yes")
+    assert (
+        again.code == 0 and "would undo that rollback, so nothing changed" in again.out
+    )
+    assert {
+        region: _versions("trading/prod/alpaca", region) for region in PROD.regions
+    } == rolled_back
 
 
 def test_dev_reports_placeholders_and_passes(trading_secrets):
     run = trading_secrets("status", "--env", "dev")
     assert run.code == 0, run.out
-    assert run.out.count("PLACEHOLDER") == 2 and "dev: all 2 secret(s) pass the go-live gate" in run.out
+    assert (
+        run.out.count("PLACEHOLDER") == 2
+        and "dev: all 2 secret(s) pass the go-live gate" in run.out
+    )
 
 
 REFUSED = {
-    "missing field": ("prod", "alpaca", {k: v for k, v in FAKE_ALPACA.items() if k != "apiSecretKey"}, "missing field 'apiSecretKey'"),
-    "extra field": ("prod", "alphavantage", {**FAKE_ALPHAVANTAGE, "note": "x"}, "unexpected field 'note'"),
+    "missing field": (
+        "prod",
+        "alpaca",
+        {k: v for k, v in FAKE_ALPACA.items() if k != "apiSecretKey"},
+        "missing field 'apiSecretKey'",
+    ),
+    "extra field": (
+        "prod",
+        "alphavantage",
+        {**FAKE_ALPHAVANTAGE, "note": "x"},
+        "1 unexpected field(s), the 2nd",
+    ),
     "empty field": ("prod", "alphavantage", {"apiKey": ""}, "field 'apiKey' is empty"),
-    "placeholder in prod": ("prod", "alphavantage", {"apiKey": "PLACEHOLDER-pasted-by-mistake"}, "holds placeholder text, which prod never accepts"),
-    "trailing newline": ("prod", "alphavantage", {"apiKey": FAKE_ALPHAVANTAGE["apiKey"] + "\n"}, "leading or trailing whitespace"),
-    "live url in dev": ("dev", "alpaca", {**FAKE_ALPACA, "baseUrl": PROD.alpaca_endpoint}, "field 'baseUrl' must be https://paper-api.alpaca.markets in dev"),
-    "paper url in prod": ("prod", "alpaca", {**FAKE_ALPACA, "baseUrl": DEV.alpaca_endpoint}, "field 'baseUrl' must be https://api.alpaca.markets in prod"),
+    "placeholder in prod": (
+        "prod",
+        "alphavantage",
+        {"apiKey": "PLACEHOLDER-pasted-by-mistake"},
+        "holds placeholder text, which prod never accepts",
+    ),
+    "trailing newline": (
+        "prod",
+        "alphavantage",
+        {"apiKey": FAKE_ALPHAVANTAGE["apiKey"] + "\n"},
+        "leading or trailing whitespace",
+    ),
+    "live url in dev": (
+        "dev",
+        "alpaca",
+        {**FAKE_ALPACA, "baseUrl": PROD.alpaca_endpoint},
+        "field 'baseUrl' must be https://paper-api.alpaca.markets in dev",
+    ),
+    "paper url in prod": (
+        "prod",
+        "alpaca",
+        {**FAKE_ALPACA, "baseUrl": DEV.alpaca_endpoint},
+        "field 'baseUrl' must be https://api.alpaca.markets in prod",
+    ),
     "not json": ("dev", "alphavantage", None, "not a JSON document"),
 }
 
@@ -153,8 +249,14 @@ def test_a_refused_value_writes_nothing_and_says_why_in_one_line(trading_secrets
     env_name, secret, value, reason = REFUSED[case]
     secret_id = f"trading/{env_name}/{secret}"
     before = _versions(secret_id)
-    document = json.dumps(value) if value is not None else '{"apiKey": ' + json.dumps(FAKE_ALPHAVANTAGE["apiKey"])
-    run = trading_secrets("put", "--env", env_name, "--secret", secret, "--from-stdin", stdin=document)
+    document = (
+        json.dumps(value)
+        if value is not None
+        else '{"apiKey": ' + json.dumps(FAKE_ALPHAVANTAGE["apiKey"])
+    )
+    run = trading_secrets(
+        "put", "--env", env_name, "--secret", secret, "--from-stdin", stdin=document
+    )
     assert run.code == 3
     assert reason in run.err and "nothing written" in run.err
     assert len(run.err.strip().splitlines()) == 1, run.err
@@ -163,38 +265,85 @@ def test_a_refused_value_writes_nothing_and_says_why_in_one_line(trading_secrets
 
 def test_status_says_invalid_after_a_malformed_out_of_band_write(trading_secrets):
     secrets = client("secretsmanager")
-    secrets.put_secret_value(SecretId="trading/dev/alphavantage", SecretString='{"apikey": "FAKE-test-alphavantage-value-one"}')
+    secrets.put_secret_value(
+        SecretId="trading/dev/alphavantage",
+        SecretString='{"apikey": "FAKE-test-alphavantage-value-one"}',
+    )
     try:
         run = trading_secrets("status", "--env", "dev", "--json")
         assert run.code == 1
         assert _states(run)[("trading/dev/alphavantage", "us-east-1")] == "INVALID"
-        problems = next(s for s in json.loads(run.out)["secrets"] if s["secret"] == "trading/dev/alphavantage")["value_problems"]
-        assert problems == ["unexpected field 'apikey'", "missing field 'apiKey'"]
+        problems = next(
+            s
+            for s in json.loads(run.out)["secrets"]
+            if s["secret"] == "trading/dev/alphavantage"
+        )["value_problems"]
+        assert problems == ["1 unexpected field(s), the 1st", "missing field 'apiKey'"]
     finally:
         # Put right again for the tests that follow.
-        secrets.put_secret_value(SecretId="trading/dev/alphavantage", SecretString=json.dumps(FAKE_ALPHAVANTAGE))
+        secrets.put_secret_value(
+            SecretId="trading/dev/alphavantage",
+            SecretString=json.dumps(FAKE_ALPHAVANTAGE),
+        )
 
 
 def test_status_says_overdue_when_the_rotation_interval_has_passed(trading_secrets):
     secrets = client("secretsmanager")
-    secrets.put_secret_value(SecretId="trading/dev/alpaca", SecretString=json.dumps({**FAKE_ALPACA, "baseUrl": DEV.alpaca_endpoint}))
-    secrets.tag_resource(SecretId="trading/dev/alpaca", Tags=[{"Key": "RotationIntervalDays", "Value": "0"}])
+    secrets.put_secret_value(
+        SecretId="trading/dev/alpaca",
+        SecretString=json.dumps({**FAKE_ALPACA, "baseUrl": DEV.alpaca_endpoint}),
+    )
+    secrets.tag_resource(
+        SecretId="trading/dev/alpaca",
+        Tags=[{"Key": "RotationIntervalDays", "Value": "0"}],
+    )
     try:
         run = trading_secrets("status", "--env", "dev", "--json")
-        alpaca = next(s for s in json.loads(run.out)["secrets"] if s["secret"] == "trading/dev/alpaca")
+        alpaca = next(
+            s
+            for s in json.loads(run.out)["secrets"]
+            if s["secret"] == "trading/dev/alpaca"
+        )
         assert run.code == 1
-        assert alpaca["state"] == "SET" and alpaca["overdue"] is True and alpaca["rotation_interval_days"] == 0
-        assert any("over its RotationIntervalDays of 0" in problem for problem in alpaca["gate_problems"])
+        assert (
+            alpaca["state"] == "SET"
+            and alpaca["overdue"] is True
+            and alpaca["rotation_interval_days"] == 0
+        )
+        assert any(
+            "over its RotationIntervalDays of 0" in problem
+            for problem in alpaca["gate_problems"]
+        )
     finally:
-        secrets.tag_resource(SecretId="trading/dev/alpaca", Tags=[{"Key": "RotationIntervalDays", "Value": str(DEV.rotation_interval_days)}])
+        secrets.tag_resource(
+            SecretId="trading/dev/alpaca",
+            Tags=[
+                {
+                    "Key": "RotationIntervalDays",
+                    "Value": str(DEV.rotation_interval_days),
+                }
+            ],
+        )
     assert trading_secrets("status", "--env", "dev").code == 0
 
 
 def test_rollback_without_a_previous_version_changes_nothing(trading_secrets):
     secret_id = "trading/prod/alphavantage"
     before = _versions(secret_id, "us-west-2")
-    run = trading_secrets("rollback", "--env", "prod", "--secret", "alphavantage", "--region", "us-west-2", "--yes")
-    assert run.code == 4 and "has no AWSPREVIOUS version to roll back to; nothing changed" in run.err
+    run = trading_secrets(
+        "rollback",
+        "--env",
+        "prod",
+        "--secret",
+        "alphavantage",
+        "--region",
+        "us-west-2",
+        "--yes",
+    )
+    assert (
+        run.code == 4
+        and "has no AWSPREVIOUS version to roll back to; nothing changed" in run.err
+    )
     assert _versions(secret_id, "us-west-2") == before
 
 
@@ -205,21 +354,49 @@ def test_rollback_asks_first_and_a_no_changes_nothing(trading_secrets, monkeypat
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     run = trading_secrets("rollback", "--env", "dev", "--secret", "alpaca")
     assert run.code == 5 and "rollback cancelled; nothing changed" in run.err
-    assert "Move AWSCURRENT of trading/dev/alpaca back" in run.out
+    assert (
+        "Make version " in run.out
+        and " of trading/dev/alpaca AWSCURRENT again" in run.out
+    )
     assert _versions(secret_id) == before
 
 
 def test_a_secret_that_is_not_deployed_is_one_line_and_exit_4(trading_secrets):
-    run = trading_secrets("put", "--env", "staging", "--secret", "alphavantage", "--from-stdin", stdin=json.dumps(FAKE_ALPHAVANTAGE))
+    run = trading_secrets(
+        "put",
+        "--env",
+        "staging",
+        "--secret",
+        "alphavantage",
+        "--from-stdin",
+        stdin=json.dumps(FAKE_ALPHAVANTAGE),
+    )
     assert run.code == 4
-    assert run.err.strip() == "trading-secrets: error: trading/staging/alphavantage is not deployed in us-east-1: deploy the staging stack first"
+    assert (
+        run.err.strip()
+        == "trading-secrets: error: trading/staging/alphavantage is not deployed in us-east-1: deploy the staging stack first"
+    )
 
 
 def test_the_console_script_reports_an_unreachable_endpoint_in_one_line():
     """The installed entry point, in its own process, with nothing listening on the endpoint."""
     script = os.path.join(os.path.dirname(sys.executable), "trading-secrets")
-    environment = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
-    done = subprocess.run([script, "status", "--env", "dev"], env=environment, capture_output=True, text=True, timeout=60)
+    environment = {
+        **os.environ,
+        **OPERATIONS.credentials,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    done = subprocess.run(
+        [script, "status", "--env", "dev"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 4, done.stderr
-    assert done.stderr.strip() == "trading-secrets: error: cannot reach Secrets Manager in us-east-1 at http://127.0.0.1:9/: check the network or endpoint"
+    assert (
+        done.stderr.strip()
+        == "trading-secrets: error: cannot reach Secrets Manager in us-east-1 at http://127.0.0.1:9/: check the network or endpoint"
+    )
     assert "Traceback" not in done.stderr

@@ -1,0 +1,333 @@
+// The trading platform's credential stacks written as an AWS CDK app: the
+// same three stacks (dev, staging, prod) and the same 17 resources each as
+// templates/*/secrets.json, so that `cdk synth` can be timed side by side
+// with build.py (python3 tasks.py bench). Plain JavaScript, not TypeScript:
+// no compile step, the fastest way CDK can run, so the comparison flatters CDK
+// rather than us. Not deployed; benchmark only.
+//
+// Idiomatic CDK: L2 constructs where one makes the same resource (key and
+// alias, secret, topic, queue, rule, managed policy), escape hatches where
+// the template needs what an L2 does not offer (rule State, conditions).
+// TRADING_CDK_SECRETS=N adds N synthetic secrets to one stack, for the
+// scaling table (bench/scaling.py builds the same on our side).
+
+const cdk = require("aws-cdk-lib");
+const events = require("aws-cdk-lib/aws-events");
+const targets = require("aws-cdk-lib/aws-events-targets");
+const iam = require("aws-cdk-lib/aws-iam");
+const kms = require("aws-cdk-lib/aws-kms");
+const secretsmanager = require("aws-cdk-lib/aws-secretsmanager");
+const sns = require("aws-cdk-lib/aws-sns");
+const sqs = require("aws-cdk-lib/aws-sqs");
+
+const ENVIRONMENTS = {
+  dev: { classification: "internal", rotationDays: 180, guarded: false, placeholders: true },
+  staging: { classification: "confidential", rotationDays: 90, guarded: true, placeholders: true },
+  prod: { classification: "restricted", rotationDays: 90, guarded: true, placeholders: false },
+};
+
+const CATALOGUE = [
+  {
+    id: "AlphaVantageCredentials",
+    suffix: "alphavantage",
+    integration: "AlphaVantage",
+    description: "AlphaVantage market-data API key",
+    placeholder: { apiKey: "PLACEHOLDER-alphavantage-api-key-not-real" },
+  },
+  {
+    id: "AlpacaCredentials",
+    suffix: "alpaca",
+    integration: "Alpaca",
+    description: "Alpaca trading API key id and secret key, with the endpoint they belong to",
+    placeholder: {
+      apiKeyId: "PLACEHOLDER-alpaca-key-id-not-real",
+      apiSecretKey: "PLACEHOLDER-alpaca-secret-key-not-real",
+      baseUrl: "https://paper-api.alpaca.markets",
+    },
+  },
+];
+
+function synthetic(count) {
+  return Array.from({ length: count }, (_, n) => {
+    const number = String(n).padStart(3, "0");
+    return {
+      id: `Synthetic${number}Credentials`,
+      suffix: `synthetic-${number}`,
+      integration: `Synthetic${number}`,
+      description: `Synthetic benchmark credential ${n}`,
+      placeholder: { apiKey: `PLACEHOLDER-synthetic-${number}-not-real` },
+    };
+  });
+}
+
+const MUTATING_CALLS = [
+  "CancelRotateSecret", "DeleteResourcePolicy", "DeleteSecret", "PutResourcePolicy",
+  "PutSecretValue", "RemoveRegionsFromReplication", "ReplicateSecretToRegions",
+  "RestoreSecret", "RotateSecret", "StopReplicationToReplica", "TagResource",
+  "UntagResource", "UpdateSecret", "UpdateSecretVersionStage",
+];
+
+class SecretsStack extends cdk.Stack {
+  constructor(scope, envName, settings, catalogue) {
+    super(scope, `trading-${envName}-secrets`, { analyticsReporting: false });
+    const prefix = `trading/${envName}/`;
+    const retention = settings.guarded
+      ? cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+      : cdk.RemovalPolicy.DESTROY;
+    const tags = {
+      CostCenter: `trading-${envName}`,
+      DataClassification: settings.classification,
+      Environment: envName,
+      ManagedBy: "trading-secrets-generator",
+      Owner: "platform-engineering",
+      Project: "trading",
+    };
+    for (const [key, value] of Object.entries(tags)) cdk.Tags.of(this).add(key, value);
+
+    const arnList = "^$|^arn:aws[a-z-]*:iam::[0-9]{12}:[^,\\s]+(,arn:aws[a-z-]*:iam::[0-9]{12}:[^,\\s]+)*$";
+    const alertEmail = new cdk.CfnParameter(this, "AlertEmail", {
+      type: "String", default: "", allowedPattern: "^$|^[^@\\s]+@[^@\\s.]+(\\.[^@\\s.]+)+$",
+      description: "Email address subscribed to secret alerts. Empty: no subscription.",
+    });
+    const readers = new cdk.CfnParameter(this, "ReaderPrincipalArns", {
+      type: "String", default: "", allowedPattern: arnList,
+      description: "IAM principal ARNs allowed to read the secret values (comma separated).",
+    });
+    const operators = new cdk.CfnParameter(this, "OperatorPrincipalArns", {
+      type: "String", default: "", allowedPattern: arnList,
+      description: "IAM principal ARNs of the people and roles that deploy this stack and run trading-secrets.",
+    });
+    const breakGlass = settings.guarded
+      ? new cdk.CfnParameter(this, "BreakGlassRoleName", {
+          type: "String", allowedPattern: "^[A-Za-z0-9+=,.@_-]{1,64}$",
+          description: "Name of the IAM role that alone may delete these secrets (break glass).",
+        })
+      : undefined;
+    const hasAlertEmail = new cdk.CfnCondition(this, "HasAlertEmail", {
+      expression: cdk.Fn.conditionNot(cdk.Fn.conditionEquals(alertEmail.valueAsString, "")),
+    });
+    const hasReaders = new cdk.CfnCondition(this, "HasReaderAllowList", {
+      expression: cdk.Fn.conditionNot(cdk.Fn.conditionEquals(readers.valueAsString, "")),
+    });
+
+    const account = new iam.AccountRootPrincipal();
+    const key = new kms.Key(this, "SecretsKey", {
+      description: `Encrypts the trading ${envName} credentials and their alert topic`,
+      enableKeyRotation: true,
+      pendingWindow: cdk.Duration.days(30),
+      alias: `alias/trading-${envName}-secrets`,
+      removalPolicy: retention,
+      policy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: "AllowAccountToAdministerKey",
+            principals: [account],
+            actions: [
+              "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
+              "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
+              "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+              "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RotateKeyOnDemand",
+              "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+              "kms:UpdateAlias", "kms:UpdateKeyDescription",
+            ],
+            resources: ["*"],
+          }),
+          new iam.PolicyStatement({
+            sid: "AllowUseThroughSecretsManagerOnly",
+            principals: [account],
+            actions: [
+              "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+              "kms:ReEncryptFrom", "kms:ReEncryptTo",
+            ],
+            resources: ["*"],
+            conditions: {
+              StringEquals: {
+                "kms:CallerAccount": cdk.Aws.ACCOUNT_ID,
+                "kms:ViaService": `secretsmanager.${cdk.Aws.REGION}.amazonaws.com`,
+              },
+            },
+          }),
+          new iam.PolicyStatement({
+            sid: "AllowEventBridgeToPublishToEncryptedTopic",
+            principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+            actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources: ["*"],
+          }),
+        ],
+      }),
+    });
+    new cdk.CfnOutput(this, "SecretsKeyArn", {
+      value: key.keyArn, exportName: `trading-${envName}-SecretsKeyArn`,
+    });
+
+    const breakGlassArns = breakGlass
+      ? [
+          `arn:${cdk.Aws.PARTITION}:iam::${cdk.Aws.ACCOUNT_ID}:role/${breakGlass.valueAsString}`,
+          `arn:${cdk.Aws.PARTITION}:iam::${cdk.Aws.ACCOUNT_ID}:role/*/${breakGlass.valueAsString}`,
+        ]
+      : [];
+    for (const spec of catalogue) {
+      const name = `${prefix}${spec.suffix}`;
+      const secret = new secretsmanager.Secret(this, spec.id, {
+        secretName: name,
+        description: `${spec.description} for trading ${envName}; rotated by hand every ${settings.rotationDays} days`,
+        encryptionKey: key,
+        removalPolicy: retention,
+        secretStringValue: settings.placeholders
+          ? cdk.SecretValue.unsafePlainText(JSON.stringify(spec.placeholder))
+          : undefined,
+      });
+      cdk.Tags.of(secret).add("Integration", spec.integration);
+      cdk.Tags.of(secret).add("RotationIntervalDays", String(settings.rotationDays));
+      cdk.Tags.of(secret).add("RotationPolicy", "manual");
+      if (!settings.placeholders) {
+        // An L2 Secret generates a value when given none; prod is created empty.
+        secret.node.defaultChild.addPropertyDeletionOverride("GenerateSecretString");
+      }
+
+      const statements = [
+        {
+          Sid: "DenyPrincipalsOutsideAccount", Effect: "Deny", Principal: "*",
+          Action: ["secretsmanager:*"], Resource: ["*"],
+          Condition: { StringNotEquals: { "aws:PrincipalAccount": cdk.Aws.ACCOUNT_ID } },
+        },
+      ];
+      if (breakGlass) {
+        statements.push(
+          {
+            Sid: "DenyDeleteExceptBreakGlass", Effect: "Deny", Principal: "*",
+            Action: ["secretsmanager:DeleteSecret"], Resource: ["*"],
+            Condition: { ArnNotLike: { "aws:PrincipalArn": breakGlassArns } },
+          },
+          {
+            Sid: "DenyPolicyChangeExceptBreakGlassAndOperators", Effect: "Deny", Principal: "*",
+            Action: ["secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"],
+            Resource: ["*"],
+            Condition: {
+              ArnNotLike: {
+                "aws:PrincipalArn": cdk.Fn.split(",", cdk.Fn.join(",", [...breakGlassArns, operators.valueAsString])),
+              },
+            },
+          },
+        );
+      }
+      statements.push(
+        cdk.Fn.conditionIf(
+          hasReaders.logicalId,
+          {
+            Sid: "DenyReadOutsideAllowList", Effect: "Deny", Principal: "*",
+            Action: ["secretsmanager:GetSecretValue"], Resource: ["*"],
+            Condition: {
+              ArnNotLike: {
+                "aws:PrincipalArn": cdk.Fn.split(",", cdk.Fn.join(",", [readers.valueAsString, operators.valueAsString])),
+              },
+            },
+          },
+          cdk.Aws.NO_VALUE,
+        ),
+      );
+      const resourcePolicy = new secretsmanager.CfnResourcePolicy(this, `${spec.id}ResourcePolicy`, {
+        secretId: secret.secretArn,
+        blockPublicPolicy: true,
+        resourcePolicy: { Version: "2012-10-17", Statement: statements },
+      });
+      resourcePolicy.applyRemovalPolicy(retention);
+
+      const reader = new iam.ManagedPolicy(this, `${spec.id}ReaderPolicy`, {
+        description: `Read ${name} in this region: its value, decrypted through Secrets Manager only`,
+        statements: [
+          new iam.PolicyStatement({
+            sid: "ReadTheSecret",
+            actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            resources: [secret.secretArn],
+          }),
+          new iam.PolicyStatement({
+            sid: "DecryptThroughSecretsManager",
+            actions: ["kms:Decrypt"],
+            resources: [key.keyArn],
+            conditions: { StringEquals: { "kms:ViaService": `secretsmanager.${cdk.Aws.REGION}.amazonaws.com` } },
+          }),
+        ],
+      });
+      new cdk.CfnOutput(this, `${spec.id}Arn`, {
+        value: secret.secretArn, description: `ARN of ${name}`, exportName: `trading-${envName}-${spec.id}Arn`,
+      });
+      new cdk.CfnOutput(this, `${spec.id}Name`, {
+        value: name, description: `Name of ${name}`, exportName: `trading-${envName}-${spec.id}Name`,
+      });
+      new cdk.CfnOutput(this, `${spec.id}ReaderPolicyArn`, {
+        value: reader.managedPolicyArn, exportName: `trading-${envName}-${spec.id}ReaderPolicyArn`,
+      });
+    }
+
+    const topic = new sns.Topic(this, "AlertTopic", {
+      topicName: `trading-${envName}-secrets-alerts`,
+      displayName: `trading ${envName} secrets alerts`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    const subscription = new sns.Subscription(this, "AlertEmailSubscription", {
+      topic, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: alertEmail.valueAsString,
+    });
+    subscription.node.defaultChild.cfnOptions.condition = hasAlertEmail;
+    new cdk.CfnOutput(this, "AlertTopicArn", {
+      value: topic.topicArn, exportName: `trading-${envName}-AlertTopicArn`,
+    });
+    const deadLetters = new sqs.Queue(this, "AlertDeadLetterQueue", {
+      queueName: `trading-${envName}-secrets-alerts-dlq`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: cdk.Duration.days(14),
+      enforceSSL: true,
+    });
+
+    const secretIds = [
+      { prefix },
+      { prefix: `arn:${cdk.Aws.PARTITION}:secretsmanager:${cdk.Aws.REGION}:${cdk.Aws.ACCOUNT_ID}:secret:${prefix}` },
+    ];
+    const rules = [
+      ["SecretChangeRule", `Any change to trading ${envName} secrets`, "ENABLED", {
+        source: ["aws.secretsmanager"], detailType: ["AWS API Call via CloudTrail"],
+        detail: { eventSource: ["secretsmanager.amazonaws.com"], eventName: MUTATING_CALLS, requestParameters: { secretId: secretIds } },
+      }],
+      ["SecretAccessDeniedRule", `Denied GetSecretValue on trading ${envName} secrets`, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", {
+        source: ["aws.secretsmanager"], detailType: ["AWS API Call via CloudTrail"],
+        detail: {
+          eventSource: ["secretsmanager.amazonaws.com"], eventName: ["GetSecretValue"],
+          errorCode: ["AccessDenied", "AccessDeniedException"], requestParameters: { secretId: secretIds },
+        },
+      }],
+      ["PendingDeletionAccessRule", `Access to trading ${envName} secrets scheduled for deletion`, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", {
+        source: ["aws.secretsmanager"], detailType: ["AWS API Call via CloudTrail"],
+        detail: {
+          eventSource: ["secretsmanager.amazonaws.com"], eventName: ["GetSecretValue"],
+          errorCode: ["InvalidRequestException"], requestParameters: { secretId: secretIds },
+        },
+      }],
+      ["KeyChangeRule", `Disabling, deleting or re-permissioning the key of trading ${envName} secrets`, "ENABLED", {
+        source: ["aws.kms"], detailType: ["AWS API Call via CloudTrail"],
+        detail: {
+          eventSource: ["kms.amazonaws.com"],
+          eventName: ["DisableKey", "DisableKeyRotation", "PutKeyPolicy", "ScheduleKeyDeletion"],
+          resources: { ARN: [key.keyArn] },
+        },
+      }],
+    ];
+    for (const [id, description, state, eventPattern] of rules) {
+      const rule = new events.Rule(this, id, { description, eventPattern });
+      rule.addTarget(new targets.SnsTopic(topic, { deadLetterQueue: deadLetters }));
+      // The L2 offers enabled or disabled only; read-only events need this state.
+      rule.node.defaultChild.addPropertyOverride("State", state);
+    }
+  }
+}
+
+const app = new cdk.App();
+const syntheticCount = Number(process.env.TRADING_CDK_SECRETS || 0);
+if (syntheticCount > 0) {
+  new SecretsStack(app, "staging", ENVIRONMENTS.staging, synthetic(syntheticCount));
+} else {
+  for (const [envName, settings] of Object.entries(ENVIRONMENTS)) {
+    new SecretsStack(app, envName, settings, CATALOGUE);
+  }
+}
+app.synth();

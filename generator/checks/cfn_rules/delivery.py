@@ -1,0 +1,141 @@
+"""cfn-lint rules: alerts that EventBridge cannot deliver, or whose failed delivery nobody would see.
+
+Self-contained on purpose (cfn-lint and the standard library only): plain
+`cfn-lint`, editors and pre-commit load this file through `.cfnlintrc`
+(`append_rules`) without the rest of this project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from cfnlint.rules import CloudFormationLintRule, RuleMatch
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _resources(cfn: Any, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for logical_id, resource in cfn.template.get("Resources", {}).items():
+        if isinstance(resource, dict) and resource.get("Type") == resource_type:
+            yield logical_id, resource.get("Properties", {})
+
+
+def _source_arns(document: Any) -> list[Any]:
+    """Every aws:SourceArn value in the conditions of a policy document."""
+    values: list[Any] = []
+    for statement in (
+        _as_list(document.get("Statement", [])) if isinstance(document, dict) else []
+    ):
+        for tests in (statement.get("Condition") or {}).values():
+            for key, value in tests.items():
+                if key.lower() == "aws:sourcearn":
+                    values.extend(_as_list(value))
+    return values
+
+
+class RuleTargetsHaveDeadLetterQueue(CloudFormationLintRule):
+    id = "E9104"
+    shortdesc = (
+        "Every alert rule target needs a dead-letter queue that lets the rule send"
+    )
+    description = (
+        "A target EventBridge cannot deliver to shows only in the rule's FailedInvocations metric unless the "
+        "target has a dead-letter queue (DeadLetterConfig) whose queue policy lets the rule send. Source: "
+        "EventBridge User Guide, 'Using dead-letter queues to process undelivered events'."
+    )
+    source_url = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html#eb-rule-dlq"
+    tags = ["resources", "events", "sqs"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        policies = [
+            properties for _, properties in _resources(cfn, "AWS::SQS::QueuePolicy")
+        ]
+        matches = []
+        for logical_id, properties in _resources(cfn, "AWS::Events::Rule"):
+            rule_arn = {"Fn::GetAtt": [logical_id, "Arn"]}
+            for index, target in enumerate(_as_list(properties.get("Targets", []))):
+                path = ["Resources", logical_id, "Properties", "Targets", index]
+                queue = (
+                    target.get("DeadLetterConfig", {}).get("Arn")
+                    if isinstance(target, dict)
+                    else None
+                )
+                if queue is None:
+                    matches.append(
+                        RuleMatch(
+                            path, f"{logical_id} target {index} has no DeadLetterConfig"
+                        )
+                    )
+                    continue
+                attribute = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+                if isinstance(attribute, list) and not any(
+                    {"Ref": attribute[0]} in _as_list(policy.get("Queues", []))
+                    and rule_arn in _source_arns(policy.get("PolicyDocument"))
+                    for policy in policies
+                ):
+                    matches.append(
+                        RuleMatch(
+                            path,
+                            f"the dead-letter queue of {logical_id} has no queue policy that lets it send",
+                        )
+                    )
+        return matches
+
+
+class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
+    id = "E9111"
+    shortdesc = "The topic policy statement for EventBridge must have no Condition"
+    description = (
+        "SNS topic policies for EventBridge cannot use Condition blocks; AWS's examples and CDK's SnsTopic "
+        "target grant events.amazonaws.com sns:Publish without one. Source: EventBridge User Guide, 'Using "
+        "resource-based policies for Amazon EventBridge', Amazon SNS permissions."
+    )
+    source_url = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions"
+    tags = ["resources", "sns", "events"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches = []
+        for logical_id, properties in _resources(cfn, "AWS::SNS::TopicPolicy"):
+            document = properties.get("PolicyDocument")
+            statements = (
+                _as_list(document.get("Statement", []))
+                if isinstance(document, dict)
+                else []
+            )
+            for index, statement in enumerate(statements):
+                principal = statement.get("Principal")
+                services = (
+                    _as_list(principal.get("Service", []))
+                    if isinstance(principal, dict)
+                    else []
+                )
+                actions = {
+                    action.lower()
+                    for action in _as_list(statement.get("Action", []))
+                    if isinstance(action, str)
+                }
+                if (
+                    statement.get("Effect") == "Allow"
+                    and "events.amazonaws.com" in services
+                    and actions & {"sns:publish", "sns:*", "*"}
+                    and "Condition" in statement
+                ):
+                    matches.append(
+                        RuleMatch(
+                            [
+                                "Resources",
+                                logical_id,
+                                "Properties",
+                                "PolicyDocument",
+                                "Statement",
+                                index,
+                                "Condition",
+                            ],
+                            f"{logical_id}: the statement that lets EventBridge publish has a Condition, "
+                            "which SNS topic policies for EventBridge do not support",
+                        )
+                    )
+        return matches

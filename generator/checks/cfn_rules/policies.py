@@ -1,0 +1,226 @@
+"""cfn-lint rules: resource and topic policies that deploy, yet do not do in AWS what they seem to.
+
+Self-contained on purpose (cfn-lint and the standard library only): plain
+`cfn-lint`, editors and pre-commit load this file through `.cfnlintrc`
+(`append_rules`) without the rest of this project.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from cfnlint.rules import CloudFormationLintRule, RuleMatch
+
+POLICY_PROPERTIES = ("PolicyDocument", "ResourcePolicy", "KeyPolicy")
+NEGATED_OPERATORS = ("ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals")
+OPERATOR_PARAMETER = "OperatorPrincipalArns"
+# A role at the root path in an ARN pattern: ":role/" then a name without "/" or "*".
+_ROOT_PATH_ROLE = re.compile(r":role/(?P<name>[^/*]+)$")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(
+    node: Any, path: list[Any]
+) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    """Every policy statement under `node` with its path, both branches of an Fn::If included."""
+    if isinstance(node, dict):
+        if "Effect" in node and ("Action" in node or "NotAction" in node):
+            yield path, node
+            return
+        for key, value in node.items():
+            yield from _statements(value, [*path, key])
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _statements(item, [*path, index])
+
+
+def _policy_statements(
+    cfn: Any, resource_type: str
+) -> Iterator[tuple[str, list[Any], dict[str, Any]]]:
+    for logical_id, resource in cfn.template.get("Resources", {}).items():
+        if not isinstance(resource, dict) or resource.get("Type") != resource_type:
+            continue
+        properties = resource.get("Properties", {})
+        for name in POLICY_PROPERTIES:
+            if name in properties:
+                for path, statement in _statements(
+                    properties[name], ["Resources", logical_id, "Properties", name]
+                ):
+                    yield logical_id, path, statement
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    return {
+        action.lower()
+        for action in _as_list(statement.get("Action", []))
+        if isinstance(action, str)
+    }
+
+
+def _grants(statement: dict[str, Any], action: str) -> bool:
+    service = action.split(":", maxsplit=1)[0]
+    return bool(_actions(statement) & {action.lower(), f"{service}:*", "*"})
+
+
+def _principal_arn_values(
+    statement: dict[str, Any], operators: tuple[str, ...]
+) -> list[Any]:
+    """The values an aws:PrincipalArn condition of `statement` compares with, under the given operators."""
+    values: list[Any] = []
+    for operator, tests in (statement.get("Condition") or {}).items():
+        if operator in operators and isinstance(tests, dict):
+            for key, value in tests.items():
+                if key.lower() == "aws:principalarn":
+                    values.extend(_as_list(value))
+    return values
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Literal strings and Fn::Sub templates anywhere under `node`."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        if "Fn::Sub" in node:
+            sub = node["Fn::Sub"]
+            yield sub if isinstance(sub, str) else sub[0]
+        else:
+            for value in node.values():
+                yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+
+
+def _refers_to_parameter(node: Any, name: str) -> bool:
+    if isinstance(node, dict):
+        return node.get("Ref") == name or any(
+            _refers_to_parameter(value, name) for value in node.values()
+        )
+    if isinstance(node, list):
+        return any(_refers_to_parameter(item, name) for item in node)
+    return False
+
+
+class RoleArnMatchesAnyPath(CloudFormationLintRule):
+    id = "E9112"
+    shortdesc = (
+        "An aws:PrincipalArn pattern for a role must match the role under any path"
+    )
+    description = (
+        "aws:PrincipalArn of an assumed role is the role ARN with its path (role/<path>/<name>; IAM Identity "
+        "Center roles always have one), so a pattern role/<name> misses the role when it has a path: list "
+        "role/*/<name> too. Source: IAM User Guide, 'IAM identifiers' and 'AWS global condition context keys'."
+    )
+    source_url = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn"
+    tags = ["resources", "iam"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches = []
+        for resource_type in (
+            "AWS::SecretsManager::ResourcePolicy",
+            "AWS::KMS::Key",
+            "AWS::SNS::TopicPolicy",
+        ):
+            for logical_id, path, statement in _policy_statements(cfn, resource_type):
+                patterns = list(
+                    _strings(
+                        _principal_arn_values(
+                            statement, (*NEGATED_OPERATORS, "ArnLike", "StringLike")
+                        )
+                    )
+                )
+                for pattern in patterns:
+                    root = _ROOT_PATH_ROLE.search(pattern)
+                    if root and not any(
+                        other.endswith(f":role/*/{root['name']}") for other in patterns
+                    ):
+                        matches.append(
+                            RuleMatch(
+                                [*path, "Condition"],
+                                f"{logical_id} statement {statement.get('Sid', '(no Sid)')}: role pattern "
+                                f"role/{root['name']} misses the role under a path; add role/*/{root['name']}",
+                            )
+                        )
+        return matches
+
+
+class ReadAllowListExemptsOperators(CloudFormationLintRule):
+    id = "E9113"
+    shortdesc = (
+        "A Deny of GetSecretValue outside an allow-list must exempt the operators"
+    )
+    description = (
+        "An explicit Deny wins over every Allow, so a Deny of GetSecretValue to everyone outside an allow-list "
+        "also locks out the people who check and rotate the value (trading-secrets status and put) unless "
+        f"they are exempt: reference the {OPERATOR_PARAMETER} parameter in its condition. Source: IAM User "
+        "Guide, 'Policy evaluation logic'."
+    )
+    source_url = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
+    tags = ["resources", "secretsmanager", "iam"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches = []
+        for logical_id, path, statement in _policy_statements(
+            cfn, "AWS::SecretsManager::ResourcePolicy"
+        ):
+            allow_list = _principal_arn_values(statement, NEGATED_OPERATORS)
+            if (
+                statement.get("Effect") == "Deny"
+                and _grants(statement, "secretsmanager:GetSecretValue")
+                and allow_list
+                and not _refers_to_parameter(allow_list, OPERATOR_PARAMETER)
+            ):
+                matches.append(
+                    RuleMatch(
+                        [*path, "Condition"],
+                        f"{logical_id} statement {statement.get('Sid', '(no Sid)')} denies GetSecretValue outside "
+                        f"an allow-list that does not exempt {OPERATOR_PARAMETER}",
+                    )
+                )
+        return matches
+
+
+class DeleteGuardCoversPolicyChanges(CloudFormationLintRule):
+    id = "E9114"
+    shortdesc = "A Deny of DeleteSecret must also deny changing the resource policy that holds it"
+    description = (
+        "A Deny of DeleteSecret in a secret's resource policy stops nobody who may replace or delete that "
+        "policy first: deny PutResourcePolicy and DeleteResourcePolicy too. Source: Secrets Manager User "
+        "Guide, 'Resource-based policies' (a secret's resource policy is replaced whole by PutResourcePolicy)."
+    )
+    source_url = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html"
+    tags = ["resources", "secretsmanager", "iam"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        denied: dict[str, set[str]] = {}
+        paths: dict[str, list[Any]] = {}
+        for logical_id, path, statement in _policy_statements(
+            cfn, "AWS::SecretsManager::ResourcePolicy"
+        ):
+            # A guard: a Deny to everyone in the account but the principals its condition exempts.
+            if statement.get("Effect") == "Deny" and _principal_arn_values(
+                statement, NEGATED_OPERATORS
+            ):
+                for action in (
+                    "DeleteSecret",
+                    "PutResourcePolicy",
+                    "DeleteResourcePolicy",
+                ):
+                    if _grants(statement, f"secretsmanager:{action}"):
+                        denied.setdefault(logical_id, set()).add(action)
+                        paths.setdefault(logical_id, path)
+        return [
+            RuleMatch(
+                paths[logical_id],
+                f"{logical_id} denies DeleteSecret but not {', '.join(sorted({'PutResourcePolicy', 'DeleteResourcePolicy'} - actions))}, "
+                "so the guard can be removed before the delete",
+            )
+            for logical_id, actions in sorted(denied.items())
+            if "DeleteSecret" in actions
+            and not {"PutResourcePolicy", "DeleteResourcePolicy"} <= actions
+        ]

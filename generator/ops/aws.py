@@ -1,0 +1,150 @@
+"""boto3 for `trading-secrets`: one client per service and region, bounded waits, one-line errors.
+
+Every call has connect and read timeouts and botocore's standard retry mode
+(backoff on throttling and transient errors; AWS_MAX_ATTEMPTS sets the
+attempts, 3 by default), STS included, so a hung endpoint costs seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+
+from generator.errors import AwsError
+from generator.leaks import redact
+
+LOG = logging.getLogger(__name__)
+CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard"})
+# Who the caller is only goes into the log: worth seconds, never minutes.
+IDENTITY_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=3,
+    retries={"mode": "standard", "total_max_attempts": 2},
+)
+_KMS_ERRORS = {
+    "KMSAccessDeniedException",
+    "KMSDisabledException",
+    "KMSInvalidStateException",
+    "KMSNotFoundException",
+    "DecryptionFailure",
+    "EncryptionFailure",
+}
+_ACCESS_ERRORS = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+}
+UNKNOWN_CALLER = "unknown caller"
+
+
+class AwsClients:
+    """What one command uses of AWS: a session, one client per (service, region), and who the caller is."""
+
+    def __init__(self, session: boto3.session.Session | None = None):
+        self._session = session or boto3.session.Session()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._caller: str | None = None
+
+    def client(self, service: str, region: str) -> Any:
+        if (service, region) not in self._clients:
+            config = IDENTITY_CONFIG if service == "sts" else CLIENT_CONFIG
+            self._clients[(service, region)] = self._session.client(
+                service, region_name=region, config=config
+            )
+        return self._clients[(service, region)]
+
+    def secrets(self, region: str) -> Any:
+        return self.client("secretsmanager", region)
+
+    def caller(self, region: str) -> str:
+        """The caller's ARN, looked up once per command; 'unknown caller' when STS will not say."""
+        if self._caller is None:
+            try:
+                self._caller = str(
+                    self.client("sts", region).get_caller_identity()["Arn"]
+                )
+            except (BotoCoreError, ClientError) as error:
+                LOG.warning(
+                    "cannot tell who the caller is (%s); going on",
+                    error.__class__.__name__,
+                )
+                self._caller = UNKNOWN_CALLER
+        return self._caller
+
+
+@contextlib.contextmanager
+def aws_errors(action: str, secret: str, region: str) -> Iterator[None]:
+    """Turn botocore's exceptions into one line that says what failed, without a traceback.
+
+    AWS's own message passes through the leak redactor: it may quote input.
+    """
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = redact(error.response.get("Error", {}).get("Message", ""))
+        if code == "ResourceNotFoundException":
+            raise AwsError(
+                f"{secret} is not deployed in {region}: deploy the {secret.split('/')[1]} stack first"
+            ) from None
+        if code in _KMS_ERRORS:
+            raise AwsError(
+                f"KMS refused to {action} {secret} in {region} ({code}): check the key's state and policy"
+            ) from None
+        if code in _ACCESS_ERRORS:
+            raise AwsError(
+                f"access denied: cannot {action} {secret} in {region} ({code}): {message}"
+            ) from None
+        raise AwsError(
+            f"cannot {action} {secret} in {region}: {code}: {message}"
+        ) from None
+    except NoCredentialsError:
+        raise AwsError(
+            "no AWS credentials found: configure a profile or role, then retry"
+        ) from None
+    except EndpointConnectionError as error:
+        endpoint = error.kwargs.get("endpoint_url", "")
+        raise AwsError(
+            f"cannot reach Secrets Manager in {region} at {endpoint}: check the network or endpoint"
+        ) from None
+    except BotoCoreError as error:
+        raise AwsError(
+            f"cannot {action} {secret} in {region}: {error.__class__.__name__}"
+        ) from None
+
+
+def list_versions(client: Any, secret: str) -> list[dict[str, Any]]:
+    """Every version of `secret`, deprecated ones included."""
+    # Paged by hand: botocore has no paginator for this call.
+    versions: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = client.list_secret_version_ids(
+            SecretId=secret,
+            IncludeDeprecated=True,
+            **({"NextToken": token} if token else {}),
+        )
+        versions += page["Versions"]
+        token = page.get("NextToken")
+        if not token:
+            return versions
+
+
+def version_with(versions: list[dict[str, Any]], stage: str) -> dict[str, Any] | None:
+    """The version that carries `stage`, if any."""
+    return next(
+        (version for version in versions if stage in version.get("VersionStages", [])),
+        None,
+    )

@@ -1,0 +1,65 @@
+"""Parameter files in the format the CloudFormation CLI, console and StackSets take.
+
+`[{"ParameterKey": "...", "ParameterValue": "..."}, ...]`
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from generator.environments import Environment
+from generator.errors import ConfigurationError
+from generator.files import printable, read_regular_text
+
+PARAMETER_FILE_NAME = "secrets.json"
+# Far more than the stack's parameters can hold (200 of at most 4,096 bytes each
+# would be 800 KiB; ours are a few hundred bytes): a bound, not a budget.
+PARAMETER_FILE_MAX_BYTES = 1024 * 1024
+
+
+def parameter_file_path(params_dir: Path, env: Environment) -> Path:
+    return params_dir / env.name / PARAMETER_FILE_NAME
+
+
+def load_parameter_file(path: Path) -> dict[str, str]:
+    """Read one parameter file; any problem with its shape is a configuration error naming the file."""
+    shown = printable(str(path))
+    if not path.exists():
+        raise ConfigurationError(f"parameter file {shown} does not exist")
+    text = read_regular_text(path, PARAMETER_FILE_MAX_BYTES)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(
+            f"parameter file {shown} is not valid JSON: {error}"
+        ) from None
+    if not isinstance(document, list):
+        raise ConfigurationError(
+            f"parameter file {shown} must be a JSON list of ParameterKey/ParameterValue objects"
+        )
+    values: dict[str, str] = {}
+    for position, entry in enumerate(document):
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"ParameterKey", "ParameterValue"}
+            or not all(isinstance(item, str) for item in entry.values())
+        ):
+            raise ConfigurationError(
+                f"parameter file {shown}: entry {position} must have exactly the string fields "
+                "ParameterKey and ParameterValue"
+            )
+        key = entry["ParameterKey"]
+        if key in values:
+            raise ConfigurationError(
+                f"parameter file {shown}: parameter {key!r} is given twice"
+            )
+        values[key] = entry["ParameterValue"]
+    return values
+
+
+def cloudformation_parameters(values: dict[str, str]) -> list[dict[str, str]]:
+    """Parameter values in the shape CloudFormation's API takes (and parameter files hold)."""
+    return [
+        {"ParameterKey": key, "ParameterValue": value} for key, value in values.items()
+    ]

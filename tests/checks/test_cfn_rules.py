@@ -1,0 +1,481 @@
+"""The AWS-semantics rules (generator/checks/cfn_rules, E91xx): each on a good and a bad fragment,
+each catching its defect in the templates as they were before the rules existed, and all of them
+loaded by plain cfn-lint through .cfnlintrc.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from generator.checks.cfn_rules import cloudtrail, delivery, policies, retention
+from generator.checks.lint import LintJob, custom_rule_files
+from generator.checks.lint_cache import LintVerdictCache
+from helpers import ROOT
+
+BEFORE = ROOT / "tests" / "fixtures" / "templates-before-aws-checks"
+RULES = {
+    rule.id: rule
+    for module in (cloudtrail, delivery, policies, retention)
+    for rule in vars(module).values()
+    if isinstance(rule, type) and getattr(rule, "id", "").startswith("E91")
+}
+
+
+def findings(rule_id: str, template: dict[str, Any]) -> list[str]:
+    """What one rule says about a template (a dict, as cfn-lint decodes it)."""
+    return [
+        match.message
+        for match in RULES[rule_id]().match(SimpleNamespace(template=template))
+    ]
+
+
+def resources(**by_id: dict[str, Any]) -> dict[str, Any]:
+    return {"Resources": by_id}
+
+
+def rule(
+    pattern: dict[str, Any], state: str = "ENABLED", targets: list[Any] | None = None
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {"EventPattern": pattern, "State": state}
+    if targets is not None:
+        properties["Targets"] = targets
+    return {"Type": "AWS::Events::Rule", "Properties": properties}
+
+
+def trail(service: str, *names: str, **detail: Any) -> dict[str, Any]:
+    return {
+        "source": [f"aws.{service}"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventName": list(names), **detail},
+    }
+
+
+def resource_policy(
+    *statements: dict[str, Any], deletion: str | None = None
+) -> dict[str, Any]:
+    policy: dict[str, Any] = {
+        "Type": "AWS::SecretsManager::ResourcePolicy",
+        "Properties": {
+            "SecretId": {"Ref": "Secret"},
+            "ResourcePolicy": {"Statement": list(statements)},
+        },
+    }
+    if deletion:
+        policy["DeletionPolicy"] = deletion
+    return policy
+
+
+def deny(sid: str, actions: list[str], **condition: Any) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": actions,
+        "Resource": "*",
+        "Condition": condition,
+    }
+
+
+SECRET = {
+    "Type": "AWS::SecretsManager::Secret",
+    "Properties": {"KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+}
+KEY = {"Type": "AWS::KMS::Key", "Properties": {}}
+ALL_MUTATIONS = sorted(cloudtrail.SECRETS_MANAGER_MUTATIONS)
+KEY_CALLS = sorted(cloudtrail.KEY_BREAKING_CALLS)
+ROLE = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${RoleName}"
+ROLE_ANY_PATH = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/${RoleName}"
+DLQ_TARGET = {
+    "Id": "T",
+    "Arn": "arn:aws:sns:us-east-1:1:t",
+    "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Dlq", "Arn"]}},
+}
+DLQ_POLICY = {
+    "Type": "AWS::SQS::QueuePolicy",
+    "Properties": {
+        "Queues": [{"Ref": "Dlq"}],
+        "PolicyDocument": {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": ["R", "Arn"]}]}
+                    },
+                }
+            ]
+        },
+    },
+}
+TOPIC_POLICY_ALLOW = {
+    "Effect": "Allow",
+    "Principal": {"Service": ["events.amazonaws.com"]},
+    "Action": ["sns:Publish"],
+    "Resource": "*",
+}
+
+# rule id -> (good template, bad template, a phrase the finding on the bad one holds)
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
+    "E9101": (
+        resources(
+            R=rule(
+                trail("secretsmanager", "GetSecretValue"),
+                "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+            )
+        ),
+        resources(R=rule(trail("secretsmanager", "GetSecretValue"))),
+        "matches read-only calls (GetSecretValue) in state ENABLED, so it never fires",
+    ),
+    "E9102": (
+        resources(R=rule(trail("secretsmanager", *ALL_MUTATIONS))),
+        resources(
+            R=rule(
+                trail(
+                    "secretsmanager",
+                    *[name for name in ALL_MUTATIONS if "Replicat" not in name],
+                )
+            )
+        ),
+        "misses RemoveRegionsFromReplication, ReplicateSecretToRegions, StopReplicationToReplica",
+    ),
+    "E9103": (
+        resources(
+            Key=KEY,
+            Secret=SECRET,
+            R=rule(
+                trail(
+                    "kms",
+                    *KEY_CALLS,
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                )
+            ),
+        ),
+        resources(
+            Key=KEY,
+            Secret=SECRET,
+            R=rule(
+                trail(
+                    "kms",
+                    "DisableKey",
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                )
+            ),
+        ),
+        "Key encrypts secrets but no rule alerts on",
+    ),
+    "E9104": (
+        resources(
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]), P=DLQ_POLICY
+        ),
+        resources(R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET])),
+        "has no queue policy that lets it send",
+    ),
+    "E9111": (
+        resources(
+            P={
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {"PolicyDocument": {"Statement": [TOPIC_POLICY_ALLOW]}},
+            }
+        ),
+        resources(
+            P={
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                **TOPIC_POLICY_ALLOW,
+                                "Condition": {
+                                    "ArnEquals": {
+                                        "aws:SourceArn": "arn:aws:events:us-east-1:1:rule/r"
+                                    }
+                                },
+                            }
+                        ]
+                    }
+                },
+            }
+        ),
+        "the statement that lets EventBridge publish has a Condition",
+    ),
+    "E9112": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={
+                        "aws:PrincipalArn": [
+                            {"Fn::Sub": ROLE},
+                            {"Fn::Sub": ROLE_ANY_PATH},
+                        ]
+                    },
+                )
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": {"Fn::Sub": ROLE}},
+                )
+            )
+        ),
+        "role pattern role/${RoleName} misses the role under a path",
+    ),
+    "E9113": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Read",
+                    ["secretsmanager:GetSecretValue"],
+                    ArnNotLike={
+                        "aws:PrincipalArn": {
+                            "Fn::Split": [
+                                ",",
+                                {
+                                    "Fn::Join": [
+                                        ",",
+                                        [
+                                            {"Ref": "ReaderPrincipalArns"},
+                                            {"Ref": "OperatorPrincipalArns"},
+                                        ],
+                                    ]
+                                },
+                            ]
+                        }
+                    },
+                )
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Read",
+                    ["secretsmanager:GetSecretValue"],
+                    ArnNotLike={
+                        "aws:PrincipalArn": {
+                            "Fn::Split": [",", {"Ref": "ReaderPrincipalArns"}]
+                        }
+                    },
+                )
+            )
+        ),
+        "denies GetSecretValue outside an allow-list that does not exempt OperatorPrincipalArns",
+    ),
+    "E9114": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+                deny(
+                    "Keep",
+                    [
+                        "secretsmanager:PutResourcePolicy",
+                        "secretsmanager:DeleteResourcePolicy",
+                    ],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+                # Denies every call, but only to other accounts: no help against this account's admins.
+                deny(
+                    "Outside",
+                    ["secretsmanager:*"],
+                    StringNotEquals={"aws:PrincipalAccount": "1"},
+                ),
+            )
+        ),
+        "denies DeleteSecret but not DeleteResourcePolicy, PutResourcePolicy",
+    ),
+    "E9121": (
+        resources(
+            Secret={
+                **SECRET,
+                "DeletionPolicy": "RetainExceptOnCreate",
+                "UpdateReplacePolicy": "Retain",
+            }
+        ),
+        resources(
+            Secret={
+                **SECRET,
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+            }
+        ),
+        "has DeletionPolicy Retain, which also keeps it after a failed create",
+    ),
+    "E9122": (
+        resources(
+            Secret={**SECRET, "DeletionPolicy": "RetainExceptOnCreate"},
+            P=resource_policy(deletion="RetainExceptOnCreate"),
+        ),
+        resources(
+            Secret={**SECRET, "DeletionPolicy": "RetainExceptOnCreate"},
+            P=resource_policy(),
+        ),
+        "P is deleted with the stack while the secret it guards, Secret, is retained",
+    ),
+}
+
+
+def test_every_rule_has_a_case_a_source_and_a_description_that_names_it():
+    assert sorted(CASES) == sorted(RULES)
+    for rule_id, rule_class in RULES.items():
+        assert rule_class.source_url.startswith("https://docs.aws.amazon.com/"), rule_id
+        assert "Source: " in rule_class.description, rule_id
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_each_rule_passes_the_good_fragment_and_names_the_fault_in_the_bad_one(rule_id):
+    good, bad, phrase = CASES[rule_id]
+    assert findings(rule_id, good) == []
+    found = findings(rule_id, bad)
+    assert found and all(phrase in message for message in found), found
+
+
+def test_a_second_rule_state_or_any_path_variant_does_not_hide_a_fault():
+    """The root-path pattern is a fault on its own; an unrelated any-path role does not excuse it."""
+    other = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/someone-else"
+    template = resources(
+        P=resource_policy(
+            deny(
+                "Guard",
+                ["secretsmanager:DeleteSecret"],
+                ArnNotLike={
+                    "aws:PrincipalArn": [{"Fn::Sub": ROLE}, {"Fn::Sub": other}]
+                },
+            )
+        )
+    )
+    assert findings("E9112", template)
+
+
+# The defect each rule is named for, in the templates as they were (env, rule id, how many findings).
+BEFORE_FINDINGS = [
+    ("dev", "E9101", 2),
+    ("dev", "E9102", 1),
+    ("dev", "E9103", 1),
+    ("dev", "E9104", 3),
+    ("dev", "E9111", 1),
+    ("dev", "E9113", 2),
+    ("prod", "E9112", 4),
+    ("prod", "E9114", 2),
+    ("prod", "E9121", 3),
+    ("prod", "E9122", 2),
+    ("staging", "E9121", 3),
+    ("staging", "E9122", 2),
+]
+
+
+@pytest.fixture(scope="module")
+def before_findings(linter) -> dict[str, list[str]]:
+    """cfn-lint (the build's linter, rules and all) over each template as it was."""
+    parameters = {
+        "dev": {"AlertEmail": "", "ReaderPrincipalArns": ""},
+        "staging": {
+            "AlertEmail": "",
+            "ReaderPrincipalArns": "",
+            "BreakGlassRoleName": "bg",
+        },
+        "prod": {
+            "AlertEmail": "",
+            "ReaderPrincipalArns": "",
+            "BreakGlassRoleName": "bg",
+        },
+    }
+    return {
+        env: linter.lint(
+            LintJob(
+                (BEFORE / f"{env}.json").read_text(),
+                ("us-east-1",),
+                parameters[env],
+                "p.json",
+            )
+        )
+        for env in parameters
+    }
+
+
+@pytest.mark.parametrize(
+    "env, rule_id, count",
+    BEFORE_FINDINGS,
+    ids=[f"{e}-{r}" for e, r, _ in BEFORE_FINDINGS],
+)
+def test_each_rule_catches_its_defect_in_the_templates_as_they_were(
+    before_findings, env, rule_id, count
+):
+    assert (
+        sum(
+            finding.startswith(f"cfn-lint {rule_id} ")
+            for finding in before_findings[env]
+        )
+        == count
+    )
+
+
+def test_every_rule_fires_on_the_templates_as_they_were(before_findings):
+    fired = {
+        finding.split()[1] for found in before_findings.values() for finding in found
+    }
+    assert set(RULES) <= fired
+
+
+def test_plain_cfn_lint_with_the_repositorys_config_reports_the_rules(tmp_path):
+    """As an editor or pre-commit runs it: the CLI, from the repository root, on a planted template."""
+    template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
+    planted = copy.deepcopy(template)
+    planted["Resources"]["SecretAccessDeniedRule"]["Properties"]["State"] = "ENABLED"
+    planted["Resources"]["AlpacaCredentials"]["DeletionPolicy"] = "Retain"
+    path = tmp_path / "planted.json"
+    path.write_text(json.dumps(planted, indent=2))
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    assert cfn_lint
+    done = subprocess.run(
+        [cfn_lint, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "E9101 SecretAccessDeniedRule matches read-only calls" in done.stdout
+    assert "E9121 AlpacaCredentials has DeletionPolicy Retain" in done.stdout
+    clean = subprocess.run(
+        [cfn_lint, str(ROOT / "templates" / "prod" / "secrets.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert clean.returncode == 0, clean.stdout
+
+
+def test_the_rule_files_are_part_of_the_lint_cache_key(tmp_path):
+    config = tmp_path / ".cfnlintrc"
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "extra.py").write_text("# a rule\n")
+    config.write_text("append_rules:\n  - rules\n")
+    assert custom_rule_files(config) == [rules / "extra.py"]
+    job = LintJob("{}", ("us-east-1",), {}, "p")
+    before = LintVerdictCache(tmp_path / "cache", config).key(job)
+    (rules / "extra.py").write_text("# a changed rule\n")
+    assert LintVerdictCache(tmp_path / "cache", config).key(job) != before

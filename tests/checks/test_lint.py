@@ -1,0 +1,65 @@
+"""cfn-lint through its API: findings by rule id, informational checks, parameter files, and the workers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generator.build import generate
+from generator.checks.lint import LintJob, LintWorkers
+from generator.environments import get_environment
+from helpers import ROOT
+
+
+def _job(text: str, regions=("us-east-1",), parameters=None) -> LintJob:
+    return LintJob(text, tuple(regions), parameters or {}, "none")
+
+
+def test_linter_reports_errors_with_rule_id(linter):
+    template = json.loads(generate(get_environment("dev")))
+    template["Resources"]["SecretsKey"]["Properties"]["PendingWindowInDays"] = 3
+    findings = linter.lint(_job(json.dumps(template)))
+    assert any(
+        f.startswith("cfn-lint E") and "PendingWindowInDays" in f for f in findings
+    ), findings
+
+
+def test_linter_includes_informational_checks(linter):
+    template = json.loads(generate(get_environment("dev")))
+    del template["Resources"]["AlphaVantageCredentials"]["DeletionPolicy"]
+    findings = linter.lint(_job(json.dumps(template)))
+    assert any(f.startswith("cfn-lint I3011") for f in findings), findings
+
+
+def test_linter_checks_parameter_file_values(linter):
+    findings = linter.lint(
+        _job(generate(get_environment("dev")), parameters={"Unknown": "x"})
+    )
+    assert any("E2900" in f and "Unknown" in f for f in findings), findings
+
+
+def test_linter_reports_unparseable_text(linter):
+    assert linter.lint(_job("{not json"))
+
+
+def test_linter_refuses_an_unknown_region(linter):
+    findings = linter.lint(
+        _job(generate(get_environment("prod")), regions=("us-east-1", "xx-nowhere-1"))
+    )
+    assert findings == ["cfn-lint: unknown region(s) xx-nowhere-1"]
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "two-processes"])
+def test_lint_workers_can_lint_more_than_once_per_block_and_be_entered_again(workers):
+    good = _job(generate(get_environment("dev")))
+    template = json.loads(good.text)
+    template["Resources"]["SecretsKey"]["Properties"]["PendingWindowInDays"] = 3
+    bad = _job(json.dumps(template))
+    pool = LintWorkers(ROOT / ".cfnlintrc", templates=2, max_workers=workers)
+    with pool as lint_workers:
+        first = lint_workers.lint([good, bad])
+        second = lint_workers.lint([bad])
+    with pool as lint_workers:
+        third = lint_workers.lint([good])
+    assert first[0] == [] and first[1] and second == [first[1]] and third == [[]]

@@ -1,0 +1,138 @@
+"""AWS for trading-secrets: one client per service and region, bounded waits, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import (
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.stub import Stubber
+
+from generator.errors import AwsError
+from generator.ops.aws import AwsClients, aws_errors
+from ops_fakes import FAKE, offline_client
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        (
+            "AccessDeniedException",
+            "access denied: cannot write trading/prod/alpaca in us-east-1 (AccessDeniedException)",
+        ),
+        (
+            "KMSDisabledException",
+            "KMS refused to write trading/prod/alpaca in us-east-1 (KMSDisabledException)",
+        ),
+        (
+            "ResourceNotFoundException",
+            "trading/prod/alpaca is not deployed in us-east-1: deploy the prod stack first",
+        ),
+        (
+            "ThrottlingException",
+            "cannot write trading/prod/alpaca in us-east-1: ThrottlingException",
+        ),
+    ],
+)
+def test_aws_errors_become_one_line_with_exit_4(code, expected):
+    client = offline_client()
+    with (
+        pytest.raises(AwsError) as raised,
+        aws_errors("write", "trading/prod/alpaca", "us-east-1"),
+    ):
+        with Stubber(client) as stub:
+            stub.add_client_error(
+                "put_secret_value",
+                service_error_code=code,
+                service_message="denied by policy",
+            )
+            client.put_secret_value(SecretId="trading/prod/alpaca", SecretString=FAKE)
+    assert str(raised.value).startswith(expected)
+    assert raised.value.exit_code == 4 and FAKE not in str(raised.value)
+
+
+def test_a_message_from_aws_passes_through_the_leak_redactor():
+    """Services quote input in their messages; a credential in one never reaches the terminal."""
+    leaked = "PK" + "7QW3ZL9XK2M4B8N6R1"
+    client = offline_client()
+    with (
+        pytest.raises(AwsError) as raised,
+        aws_errors("write", "trading/prod/alpaca", "us-east-1"),
+    ):
+        with Stubber(client) as stub:
+            stub.add_client_error(
+                "put_secret_value",
+                service_error_code="ValidationException",
+                service_message=f"bad value {leaked}",
+            )
+            client.put_secret_value(SecretId="trading/prod/alpaca", SecretString=FAKE)
+    assert leaked not in str(raised.value)
+    assert "[REDACTED Alpaca key id]" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (NoCredentialsError(), "no AWS credentials found"),
+        (
+            EndpointConnectionError(endpoint_url="https://x.invalid/"),
+            "cannot reach Secrets Manager in us-east-1 at https://x.invalid/",
+        ),
+        (
+            ReadTimeoutError(endpoint_url="https://x.invalid/"),
+            "cannot read trading/dev/alpaca in us-east-1: ReadTimeoutError",
+        ),
+    ],
+)
+def test_connection_errors_become_one_line(error, expected):
+    with pytest.raises(AwsError, match="^" + expected.replace(".", r"\.")):
+        with aws_errors("read", "trading/dev/alpaca", "us-east-1"):
+            raise error
+
+
+def test_one_client_per_service_and_region_with_timeouts_and_standard_retries(
+    monkeypatch,
+):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")
+    aws = AwsClients()
+    east = aws.secrets("us-east-1")
+    assert aws.secrets("us-east-1") is east
+    assert aws.secrets("us-west-2") is not east
+    config = east.meta.config
+    assert (
+        config.retries["mode"] == "standard"
+        and config.retries["total_max_attempts"] == 4
+    )
+    assert config.connect_timeout == 5 and config.read_timeout == 20
+    # Who the caller is only goes into the log: a hung STS costs seconds, not minutes.
+    sts = aws.client("sts", "us-east-1").meta.config
+    assert sts.retries["mode"] == "standard" and sts.retries["total_max_attempts"] == 2
+    assert sts.connect_timeout == 3 and sts.read_timeout == 3
+
+
+def test_the_caller_is_looked_up_once_per_command():
+    aws = AwsClients()
+    sts = aws.client("sts", "us-east-1")
+    with Stubber(sts) as stub:
+        stub.add_response(
+            "get_caller_identity",
+            {
+                "Arn": "arn:aws:iam::111111111111:user/ops",
+                "Account": "111111111111",
+                "UserId": "u",
+            },
+        )
+        assert aws.caller("us-east-1") == "arn:aws:iam::111111111111:user/ops"
+        assert (
+            aws.caller("us-west-2") == "arn:aws:iam::111111111111:user/ops"
+        )  # no second call: the stub has none
+
+
+def test_an_unknown_caller_does_not_stop_the_command(caplog):
+    aws = AwsClients()
+    with Stubber(aws.client("sts", "us-east-1")) as stub:
+        stub.add_client_error("get_caller_identity", service_error_code="ExpiredToken")
+        assert aws.caller("us-east-1") == "unknown caller"
+    assert "cannot tell who the caller is (ClientError)" in caplog.text

@@ -1,0 +1,143 @@
+"""status decides each secret's state and the go-live gate from what AWS returns, without showing a value."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from generator import tagging
+from generator.catalogue import ALPHAVANTAGE
+from generator.environments import ENVIRONMENTS
+from generator.ops.status import secret_status
+from ops_fakes import offline_client
+
+PROD = ENVIRONMENTS["prod"]
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def _described(tags: dict[str, str]) -> dict[str, Any]:
+    return {
+        "ARN": "arn:aws:secretsmanager:us-east-1:111111111111:secret:trading/prod/alphavantage-AbCdEf",
+        "Name": "trading/prod/alphavantage",
+        "KmsKeyId": "arn:aws:kms:us-east-1:111111111111:key/k",
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+    }
+
+
+def _status(stored: dict[str, Any] | None, age_days: float = 1, **tag_overrides: str):
+    client = offline_client()
+    tags = {**tagging.secret_tags(PROD, ALPHAVANTAGE), **tag_overrides}
+    with Stubber(client) as stub:
+        stub.add_response("describe_secret", _described(tags))
+        created = NOW - timedelta(days=age_days)
+        versions = (
+            []
+            if stored is None
+            else [
+                {
+                    "VersionId": "c" * 32,
+                    "VersionStages": ["AWSCURRENT"],
+                    "CreatedDate": created,
+                }
+            ]
+        )
+        stub.add_response("list_secret_version_ids", {"Versions": versions})
+        if stored is not None:
+            stub.add_response("get_secret_value", {"VersionId": "c" * 32, **stored})
+        return secret_status(PROD, ALPHAVANTAGE, "us-east-1", client, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "stored, age_days, tag_overrides, state, gate",
+    [
+        (None, 1, {}, "EMPTY", ["EMPTY in prod: put the real value before go-live"]),
+        (
+            {"SecretString": '{"apiKey":"PLACEHOLDER-x"}'},
+            1,
+            {},
+            "PLACEHOLDER",
+            ["PLACEHOLDER in prod: put the real value before go-live"],
+        ),
+        # Written out of band in lower case: still a placeholder (the gate once passed it).
+        (
+            {"SecretString": '{"apiKey":"placeholder-typed-by-hand"}'},
+            1,
+            {},
+            "PLACEHOLDER",
+            ["PLACEHOLDER in prod: put the real value before go-live"],
+        ),
+        ({"SecretString": '{"apiKey":"FAKE-ok"}'}, 1, {}, "SET", []),
+        (
+            {"SecretString": '{"apiKey":"FAKE-ok"}'},
+            91,
+            {},
+            "SET",
+            [
+                "AWSCURRENT is 91.0 days old, over its RotationIntervalDays of 90: rotate it"
+            ],
+        ),
+        (
+            {"SecretString": "not json"},
+            1,
+            {},
+            "INVALID",
+            [
+                "value does not match the schema: not a JSON document (Expecting value at line 1 column 1)"
+            ],
+        ),
+        (
+            {"SecretBinary": b"\x00\x01"},
+            1,
+            {},
+            "INVALID",
+            [
+                "value does not match the schema: the value is binary (SecretBinary), not a JSON document"
+            ],
+        ),
+        (
+            {"SecretString": '{"apiKey":"FAKE-ok"}'},
+            1,
+            {"RotationIntervalDays": "soon"},
+            "SET",
+            ["no valid RotationIntervalDays tag, so rotation cannot be tracked"],
+        ),
+    ],
+    ids=[
+        "empty",
+        "placeholder",
+        "lower-case-placeholder",
+        "set",
+        "overdue",
+        "not-json",
+        "binary",
+        "bad-interval-tag",
+    ],
+)
+def test_status_decides_state_and_gate_from_what_aws_returns(
+    stored, age_days, tag_overrides, state, gate
+):
+    status = _status(stored, age_days, **tag_overrides)
+    assert status.state.value == state
+    assert list(status.gate_problems) == gate
+    assert "FAKE-ok" not in json.dumps(
+        status.as_json()
+    ) and "typed-by-hand" not in json.dumps(status.as_json())
+    assert status.tag_drift == ()
+
+
+def test_status_reports_tags_that_drifted_from_the_template():
+    client = offline_client()
+    tags = {**tagging.secret_tags(PROD, ALPHAVANTAGE), "Owner": "someone-else"}
+    del tags["CostCenter"]
+    with Stubber(client) as stub:
+        stub.add_response("describe_secret", _described(tags))
+        stub.add_response("list_secret_version_ids", {"Versions": []})
+        status = secret_status(PROD, ALPHAVANTAGE, "us-east-1", client)
+    assert status.tag_drift == (
+        "tag Owner is 'someone-else', expected 'platform-engineering'",
+        "tag CostCenter is missing",
+    )

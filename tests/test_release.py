@@ -1,0 +1,70 @@
+"""What ties a deployed stack to its code: the version in each template, the changelog, the pre-commit hooks."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+
+import pytest
+import yaml
+
+from generator import __version__
+from generator.build import generate
+from generator.environments import ENVIRONMENTS
+from helpers import ENV_NAMES, ROOT
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_every_template_records_the_generator_version(env_name):
+    metadata = json.loads(generate(ENVIRONMENTS[env_name]))["Metadata"]
+    assert metadata["TradingSecretsGenerator"] == {
+        "Version": __version__,
+        "MadeBy": "build.py",
+    }
+
+
+def test_the_changelog_has_an_entry_for_this_version_first():
+    headings = re.findall(
+        r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE
+    )
+    assert headings[0] == __version__
+
+
+def test_the_package_version_is_the_generators():
+    from importlib.metadata import version
+
+    assert version("trading-secrets") == __version__
+
+
+HOOKS = {
+    hook["id"]: hook
+    for repo in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+    for hook in repo["hooks"]
+}
+
+
+def test_pre_commit_runs_the_build_check_and_cfn_lint():
+    assert set(HOOKS) == {"templates-match-the-code", "cfn-lint"}
+    assert "build.py --check" in HOOKS["templates-match-the-code"]["entry"]
+    assert HOOKS["cfn-lint"]["entry"].endswith("cfn-lint")
+
+
+@pytest.mark.parametrize("hook", sorted(HOOKS))
+def test_each_hook_passes_on_the_committed_tree(hook):
+    """Run as pre-commit runs it: the entry, plus the matching files unless pass_filenames is false."""
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    matching = [path for path in listed if re.search(HOOKS[hook]["files"], path)]
+    assert matching
+    arguments = [] if HOOKS[hook].get("pass_filenames") is False else matching
+    done = subprocess.run(
+        [*shlex.split(HOOKS[hook]["entry"]), *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,0 +1,351 @@
+"""tasks.py, as a newcomer meets it: the interpreter check, environments that are rebuilt rather than
+reused when broken, the unit command, Ctrl-C, and a deploy that works on the local engine only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import tasks
+from helpers import ROOT
+
+TASKS = str(ROOT / "tasks.py")
+
+
+def _python_310() -> list[str]:
+    """Real Python 3.10 interpreters that run on this machine, if any (CI has only 3.11)."""
+    candidates = [shutil.which("python3.10")]
+    candidates += [
+        str(p) for p in Path("/root/.pyenv/versions").glob("3.10.*/bin/python")
+    ]
+    working = []
+    for candidate in sorted({path for path in candidates if path}):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.stdout.strip() == "(3, 10)":
+            working.append(candidate)
+    return working
+
+
+def test_another_python_is_refused_in_one_line_before_anything_is_created(tmp_path):
+    """As Python 3.10 would run it: the same file, with the interpreter's version as 3.10 reports it."""
+    copy = tmp_path / "tasks.py"
+    shutil.copy(ROOT / "tasks.py", copy)
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import runpy, sys; sys.version_info = (3, 10, 13, 'final', 0); "
+            f"sys.argv = ['tasks.py', 'build']; runpy.run_path({str(copy)!r}, run_name='__main__')",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert time.monotonic() - started < 1.0
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "tasks.py: error: needs Python 3.11 (this is 3.10.13); run it as `python3.11 tasks.py ...`"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tasks.py"]
+
+
+@pytest.mark.parametrize("python", _python_310() or ["(none here)"])
+def test_a_real_python_310_is_refused_too(tmp_path, python):
+    if python == "(none here)":
+        # Nothing to run: the test above covers the check on every machine.
+        assert not _python_310()
+        return
+    copy = tmp_path / "tasks.py"
+    shutil.copy(ROOT / "tasks.py", copy)
+    done = subprocess.run(
+        [python, str(copy), "build"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "needs Python 3.11" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tasks.py"]
+
+
+@pytest.fixture
+def scratch_environment(tmp_path, monkeypatch):
+    """A VirtualEnvironment under tmp_path; venv creation and pip are recorded, not run."""
+    environment = tasks.VirtualEnvironment(
+        ".venv-scratch", ("example==1.0",), "a test environment", "scratch"
+    )
+    monkeypatch.setattr(tasks, "ROOT", tmp_path)
+    monkeypatch.setattr(tasks, "CONSTRAINTS", tmp_path / "constraints")
+    (tmp_path / "constraints").mkdir()
+    (tmp_path / "constraints" / "scratch.txt").write_text("example==1.0\n")
+    made, pip_runs = [], []
+
+    def create(directory, with_pip):
+        made.append(Path(directory))
+        (Path(directory) / "bin").mkdir(parents=True)
+        (Path(directory) / "bin" / "python").touch()
+        (Path(directory) / "pyvenv.cfg").write_text(
+            f"version = {'.'.join(map(str, sys.version_info[:3]))}\n"
+        )
+
+    def run(command, label, env=None):
+        pip_runs.append(command)
+        return 0
+
+    monkeypatch.setattr(tasks.venv, "create", create)
+    monkeypatch.setattr(tasks, "run", run)
+    return environment, made, pip_runs
+
+
+def test_a_new_environment_is_installed_under_its_constraints_file(
+    scratch_environment,
+):
+    environment, made, pip_runs = scratch_environment
+    tasks.ensure(environment)
+    assert made == [environment.directory]
+    [command] = pip_runs
+    assert command[command.index("-c") + 1] == str(environment.constraints)
+    assert command[-1] == "example==1.0"
+    # Installed and stamped: the next call reuses it without pip.
+    tasks.ensure(environment)
+    assert len(pip_runs) == 1 and len(made) == 1
+
+
+def test_a_half_installed_environment_is_rebuilt_not_reused(scratch_environment):
+    environment, made, pip_runs = scratch_environment
+    tasks.ensure(environment)
+    # An install that broke off (Ctrl-C, a network error) leaves its marker.
+    (environment.directory / ".installing").touch()
+    (environment.directory / "leftover").touch()
+    assert tasks.why_rebuild(environment) == "an install into it broke off"
+    tasks.ensure(environment)
+    assert len(made) == 2 and len(pip_runs) == 2
+    assert not (environment.directory / "leftover").exists()
+    assert not (environment.directory / ".installing").exists()
+
+
+def test_an_environment_made_by_another_python_is_rebuilt(scratch_environment):
+    environment, made, pip_runs = scratch_environment
+    tasks.ensure(environment)
+    (environment.directory / "pyvenv.cfg").write_text("version = 3.10.13\n")
+    assert tasks.why_rebuild(environment) == "another Python made it"
+    tasks.ensure(environment)
+    assert len(made) == 2 and len(pip_runs) == 2
+
+
+def test_a_changed_constraints_file_reinstalls(scratch_environment):
+    environment, made, pip_runs = scratch_environment
+    tasks.ensure(environment)
+    environment.constraints.write_text("example==1.1\n")
+    tasks.ensure(environment)
+    assert len(pip_runs) == 2 and len(made) == 1  # installed again, not rebuilt
+
+
+def test_the_unit_command_runs_neither_engine_nor_checkov_nor_the_coverage_floor(
+    monkeypatch,
+):
+    commands = []
+    monkeypatch.setattr(tasks, "ensure", lambda environment: Path(sys.executable))
+    monkeypatch.setattr(
+        tasks, "run", lambda command, label, env=None: commands.append(command) or 0
+    )
+    monkeypatch.setattr(
+        tasks,
+        "engine_started",
+        lambda: pytest.fail("the unit command started the engine"),
+    )
+    assert tasks.run_unit(["-k", "policies"]) == 0
+    [command] = commands
+    assert command[command.index("-m", 3) + 1] == "not engine and not checkov"
+    assert not any(argument.startswith("--cov") for argument in command)
+    assert command[-2:] == ["-k", "policies"]
+
+
+def test_the_unit_selection_leaves_out_every_engine_and_checkov_test():
+    """What `-m "not engine and not checkov"` drops is exactly the deployment modules and the checkov gate."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "engine or checkov",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    left_out = {
+        line.split("::")[0] for line in done.stdout.splitlines() if "::" in line
+    }
+    expected = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests" / "integration").glob("test_*.py")
+    } | {"tests/checks/test_checkov_gate.py"}
+    assert left_out == expected
+
+
+def test_deploy_refuses_anything_but_the_local_engine():
+    for endpoint in (
+        "",
+        "https://cloudformation.us-east-1.amazonaws.com",
+        "http://10.0.0.5:4566",
+    ):
+        environment = {
+            key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"
+        }
+        if endpoint:
+            environment["AWS_ENDPOINT_URL"] = endpoint
+        done = subprocess.run(
+            [sys.executable, TASKS, "deploy", "--env", "dev"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 2, endpoint
+        assert done.stderr.splitlines() == [
+            "tasks.py: error: deploy works on the local engine only: start "
+            "`python3 tasks.py localstack` and export what it prints"
+        ]
+
+
+def test_ctrl_c_during_a_step_is_one_line_and_exit_130_and_stops_the_step():
+    process = subprocess.Popen(
+        [sys.executable, TASKS, "build", "--no-cache", "--output-dir", "/dev/null/x"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait until build.py runs under it, in a session of its own.
+    deadline = time.monotonic() + 60
+    step = None
+    while step is None and time.monotonic() < deadline:
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = status.read_text().rsplit(")", 1)[1].split()
+                command = (status.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == process.pid and b"build.py" in command:
+                step = int(status.parent.name)
+        time.sleep(0.02)
+    assert step is not None, "tasks.py build never started build.py"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.splitlines()[-1] == "tasks.py: error: interrupted"
+    assert "Traceback" not in err
+    assert (
+        not Path(f"/proc/{step}").exists()
+        or "Z" in Path(f"/proc/{step}/stat").read_text().rsplit(")", 1)[1].split()[:1]
+    )
+
+
+def test_ctrl_c_while_tasks_py_starts_is_one_line_too(tmp_path):
+    starter = tmp_path / "starter.py"
+    starter.write_text(
+        "import builtins, os, runpy, signal, sys\n"
+        "sys.argv = ['tasks.py']\n"
+        "real_import = builtins.__import__\n"
+        "def importing(name, *args, **kwargs):\n"
+        "    # Ctrl-C arrives during tasks.py's imports, before main() runs.\n"
+        "    if name == 'venv':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = importing\n"
+        f"runpy.run_path({TASKS!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(starter)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.splitlines() == ["tasks.py: error: interrupted"]
+
+
+def test_build_py_outside_its_environment_says_how_to_run_it():
+    # -S: no site-packages, as a system Python without the project's dependencies.
+    done = subprocess.run(
+        [sys.executable, "-S", str(ROOT / "build.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("build.py: error: ") and "is not installed for" in line
+    assert "python3 tasks.py build" in line
+
+
+def test_xdist_keeps_each_deployment_module_on_one_process(tmp_path):
+    """The test command's --dist loadgroup, with groups added as tests/integration/conftest.py adds them.
+
+    Each deployment module deploys its stacks once, in its own account; split
+    over processes it would deploy them twice and collide. pytest 9.2 made
+    xdist ignore the groups without a word (setup.cfg pins below it): this
+    fails if that happens again.
+    """
+    (tmp_path / "conftest.py").write_text(
+        "from pathlib import Path\n"
+        "import pytest\n"
+        "@pytest.hookimpl(tryfirst=True)\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        item.add_marker(pytest.mark.xdist_group(Path(item.path).stem))\n"
+    )
+    for module in ("test_first", "test_second"):
+        (tmp_path / f"{module}.py").write_text(
+            "".join(f"def test_{n}():\n    pass\n" for n in range(6))
+        )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            "3",
+            "--dist",
+            "loadgroup",
+            "-v",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    workers: dict[str, set[str]] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("[gw") and "PASSED" in line:
+            worker, module = line.split()[0], line.split()[-1].split("::")[0]
+            workers.setdefault(module, set()).add(worker)
+    assert set(workers) == {"test_first.py", "test_second.py"}
+    assert all(len(used) == 1 for used in workers.values()), workers
