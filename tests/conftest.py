@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -9,7 +10,13 @@ from hypothesis import settings
 from generator.build import generate
 from generator.checks.lint import Linter
 from generator.environments import ENVIRONMENTS
-from helpers import ROOT
+from helpers import (
+    DEPLOY_TIMINGS_KEY,
+    DEPLOY_TIMINGS_REPORT,
+    ROOT,
+    deploy_timings_table,
+    write_deploy_timings,
+)
 
 # The same examples on every run, and no deadline on a busy machine: a test
 # run must not pass or fail by chance.
@@ -58,3 +65,26 @@ def warm_lint_cache(passed_lint_cache: Path, tmp_path: Path) -> Path:
     cache = tmp_path / "warm-lint-cache"
     shutil.copytree(passed_lint_cache, cache)
     return cache
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; absent without it
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the controller: gather each worker's deploy timings (tests/integration/conftest.py sends them)."""
+    gathered = json.loads(node.workeroutput.get("deploy_timings", "[]"))
+    node.config.stash.setdefault(DEPLOY_TIMINGS_KEY, []).extend(gathered)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Every deployment's create time, from every test process, printed once and written for bench/."""
+    if hasattr(config, "workeroutput"):
+        return
+    entries = config.stash.get(DEPLOY_TIMINGS_KEY, [])
+    if not entries:
+        return
+    write_deploy_timings(entries)
+    terminalreporter.section(
+        "deployment timings (LocalStack; the ticket's bar is < 120 s per secret)"
+    )
+    for line in deploy_timings_table(entries):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"written to {DEPLOY_TIMINGS_REPORT.relative_to(ROOT)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from deploy_support import (
-    TIMINGS,
-    TIMINGS_REPORT,
-    USED_ACCOUNTS,
-    live_stacks,
-    write_timings_report,
-)
-from helpers import ROOT
+from deploy_support import TIMINGS, USED_ACCOUNTS, live_stacks
+from helpers import DEPLOY_TIMINGS_KEY
 
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -46,22 +41,17 @@ def engine() -> Iterator[str]:
     assert not left, f"stacks left behind after the deployment tests: {left}"
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not TIMINGS:
-        return
-    write_timings_report()
-    terminalreporter.section(
-        "deployment timings (LocalStack; the ticket's bar is < 120 s per secret)"
-    )
-    terminalreporter.write_line(
-        f"{'stack':<22} {'region':<10} {'stack s':>8} {'slowest secret s':>17}"
-    )
-    for entry in TIMINGS:
-        slowest = max(entry["secrets"].values(), default=0.0)
-        terminalreporter.write_line(
-            f"{entry['stack']:<22} {entry['region']:<10} {entry['stack_seconds']:>8.2f} {slowest:>17.2f}"
-        )
-    terminalreporter.write_line(f"written to {TIMINGS_REPORT.relative_to(ROOT)}")
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Hand this process's deploy timings to the one that prints the report (tests/conftest.py).
+
+    Under pytest-xdist that is the controller, which never loads this file:
+    the timings travel in the worker's output. Alone, they go in the stash.
+    """
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["deploy_timings"] = json.dumps(TIMINGS)
+    else:
+        session.config.stash.setdefault(DEPLOY_TIMINGS_KEY, []).extend(TIMINGS)
 
 
 # First: pytest-xdist reads the groups in its own hook of the same name.

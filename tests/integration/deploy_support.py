@@ -9,11 +9,9 @@ can run in any order.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,7 +32,6 @@ from helpers import ROOT
 
 # Stacks settle in seconds on LocalStack; two minutes is the ticket's bar per secret.
 WAIT = {"Delay": 1, "MaxAttempts": 120}
-TIMINGS_REPORT = ROOT / "reports" / "deploy-timings.json"
 TIMINGS: list[dict[str, Any]] = []
 CLIENT_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=60)
 
@@ -247,11 +244,6 @@ def record_stack_timings(
     entry = stack_timings(account, stack_id, region, label)
     TIMINGS.append(entry)
     return entry
-
-
-def write_timings_report(path: Path = TIMINGS_REPORT) -> None:
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
 
 
 # The checks below are shared by the deployment suite and by
