@@ -188,9 +188,13 @@ def _put(
         )
         results = put_value(env, spec, value, regions, aws)
     for result in results:
+        previous = (
+            f"previous {result.replaced_version} is AWSPREVIOUS"
+            if result.replaced_version
+            else "the first value: no previous version"
+        )
         print(
-            f"{result.secret} in {result.region}: version {result.new_version} is AWSCURRENT; "
-            f"previous {result.replaced_version or 'none'} is AWSPREVIOUS"
+            f"{result.secret} in {result.region}: version {result.new_version} is AWSCURRENT; {previous}"
         )
     return ExitCode.OK
 

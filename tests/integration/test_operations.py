@@ -126,7 +126,9 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
             stdin=json.dumps(value),
         )
         assert put.code == 0, put.err
-        assert put.out.count("is AWSCURRENT; previous none") == 2  # one line per region
+        assert (
+            put.out.count("is AWSCURRENT; the first value: no previous version") == 2
+        )  # one line per region
     ready = trading_secrets("status", "--env", "prod", "--json")
     assert ready.code == 0, ready.out
     assert set(_states(ready).values()) == {"SET"}
