@@ -68,6 +68,11 @@ def run_measured(
         return wall, usage.ru_maxrss / 1024, out.read()
 
 
+def progress(message: str) -> None:
+    """One line on stderr per step, so a run of several minutes is never silent (the tables go to stdout)."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
 def summary(name: str, walls: list[float], peaks: list[float]) -> dict[str, Any]:
     return {
         "name": name,
@@ -88,6 +93,10 @@ def side_by_side(commands: dict[str, Command], runs: int) -> dict[str, dict[str,
         name: ([], []) for name in commands
     }
     for round_number in range(runs + 1):
+        progress(
+            f"{', '.join(commands)}: "
+            + (f"run {round_number} of {runs}" if round_number else "warm-up")
+        )
         for name, (command, env, cwd) in commands.items():
             wall, peak, _ = run_measured(command, env, cwd)
             if round_number:  # the first round warms up (and fills the lint cache)
@@ -110,6 +119,7 @@ def paired_ratio(ours: list[float], theirs: list[float]) -> dict[str, float]:
 
 def cdk_or_reason(scratch: Path) -> tuple[bool, str]:
     """Whether `cdk synth` can be timed here; if not, why. Checks the app's parity with our templates first."""
+    progress("installing the CDK app (npm ci, first run only) and checking its parity")
     try:
         cdk_app.ensure_installed()
     except cdk_app.CdkUnavailable as reason:
@@ -172,7 +182,8 @@ def scaling_figures(runs: int, scratch: Path, with_cdk: bool) -> list[dict[str, 
     figures = []
     for size in SCALING_SIZES:
         samples, cdk_walls, cdk_peaks = [], [], []
-        for _ in range(runs):
+        for run in range(1, runs + 1):
+            progress(f"scaling: {size} secrets, run {run} of {runs}")
             wall, peak, stdout = run_measured(
                 [sys.executable, "-m", "bench.scaling", str(size)]
             )
@@ -314,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "--runs",
         type=int,
         default=5,
-        help="measured runs per figure (default 5; 3 for scaling)",
+        help="measured runs per figure (default 5; at most 3 for scaling)",
     )
     parser.add_argument("--no-cdk", action="store_true", help="do not time `cdk synth`")
     args = parser.parse_args(argv)
