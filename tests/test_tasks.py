@@ -55,7 +55,10 @@ def test_another_python_is_refused_in_one_line_before_anything_is_created(tmp_pa
         text=True,
         timeout=30,
     )
-    assert time.monotonic() - started < 1.0
+    # The refusal comes before any install (nothing is created, below), and takes
+    # a fraction of a second; the bound is loose because the suite shares two
+    # cores with the engine, and only a pip run would come near it.
+    assert time.monotonic() - started < 10
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "tasks.py: error: needs Python 3.11 (this is 3.10.13); run it as `python3.11 tasks.py ...`"

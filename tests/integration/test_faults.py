@@ -325,7 +325,9 @@ def test_a_hung_caller_identity_call_costs_seconds_and_the_put_goes_on(
     elapsed = time.monotonic() - started
     assert run.code == 0, run.err
     assert "cannot tell who the caller is" in run.err
-    assert elapsed < 15, f"the put took {elapsed:.1f} s behind a hung STS"
+    # Two tries of 3 s at most, then the put itself: well under the 30 s hang,
+    # with room for a slow machine.
+    assert elapsed < 25, f"the put took {elapsed:.1f} s behind a hung STS"
     after = currents()
     assert after[EAST] == after[WEST] != before
 
