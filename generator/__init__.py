@@ -4,8 +4,9 @@ Three rooms, for three kinds of user:
 
 - Stack builders (this package), pure, for the template author:
   `environments` (what differs per environment, as data), `catalogue` (one spec
-  per secret), `naming`, `tagging`, `policies` (awacs), `stack_parameters`,
-  `resources` (key, secrets, outputs), `alerts` (topic, rules), `template`
+  per secret), `naming`, `tagging`, `policies` and `key_policy` (awacs),
+  `stack_parameters`, `resources` (key, secrets, outputs), `alerts` (topic,
+  dead-letter queue), `alert_rules` (EventBridge rules), `template`
   (one stack), and `build` (generate, validate, write all or nothing), with
   `parameter_files`, `files` and `leaks` (the credential-leak scanner).
 - `checks/`: everything that can refuse a template before it is written.

@@ -2,8 +2,10 @@
 
 - `template_rules`: size, placeholders, names, tags, the parameter file, leaks;
 - `security`: the policy and encryption rules;
-- `lint`: cfn-lint through its Python API, in worker processes;
-- `lint_cache`: the record of templates cfn-lint already passed.
+- `limits`: CloudFormation's own limits;
+- `lint`: cfn-lint through its Python API; `lint_workers`: the processes that run it beside the build;
+- `lint_cache`: the record of templates cfn-lint already passed;
+- `cfn_rules/`: cfn-lint custom rules for what the local engine cannot show.
 
 Each check returns findings, one readable line each, that name what failed and
 never a secret value; an empty list means the check passed.

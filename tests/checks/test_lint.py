@@ -7,7 +7,8 @@ import json
 import pytest
 
 from generator.build import generate
-from generator.checks.lint import LintJob, LintWorkers
+from generator.checks.lint import LintJob
+from generator.checks.lint_workers import LintWorkers
 from generator.environments import get_environment
 from helpers import ROOT
 
