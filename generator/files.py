@@ -172,11 +172,12 @@ def _backup(path: Path) -> Path:
 
 def _rename_all(staged: Mapping[Path, Path]) -> None:
     moved: list[tuple[Path, Path | None]] = []
+    failing: Path | None = None
     try:
-        for path, temporary in staged.items():
-            backup = _backup(path) if path.exists() else None
-            moved.append((path, backup))
-            os.replace(temporary, path)
+        for failing, temporary in staged.items():
+            backup = _backup(failing) if failing.exists() else None
+            moved.append((failing, backup))
+            os.replace(temporary, failing)
     except OSError as error:
         for path, backup in reversed(moved):
             if backup is not None:
@@ -184,7 +185,9 @@ def _rename_all(staged: Mapping[Path, Path]) -> None:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-        failed = printable(str(moved[-1][0])) if moved else "a file"
+        # The file being moved when it failed: its backup may be what failed,
+        # before it joined `moved`.
+        failed = printable(str(failing)) if failing else "a file"
         raise ConfigurationError(
             f"cannot write {failed}: {error.strerror}; nothing was written"
         ) from None

@@ -1,4 +1,4 @@
-"""write_atomically: a reader or a crash never sees half a file, and a failure leaves nothing behind."""
+"""Writing files: one replaced atomically, or a set all or none; a reader or a crash never sees half of it."""
 
 from __future__ import annotations
 
@@ -31,3 +31,28 @@ def test_an_unwritable_directory_is_a_configuration_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(ConfigurationError, match=f"cannot write to {blocker}"):
         files.write_atomically(blocker / "t.json", "{}\n")
+
+
+def test_a_failed_backup_names_the_file_it_was_for_and_puts_back_the_others(
+    tmp_path, monkeypatch
+):
+    first, second = tmp_path / "dev.json", tmp_path / "staging.json"
+    first.write_text("old dev\n")
+    second.write_text("old staging\n")
+    real_link = files.os.link
+
+    def refuse_second(source, destination):
+        if str(source) == str(second):
+            raise OSError(28, "No space left on device")
+        real_link(source, destination)
+
+    monkeypatch.setattr(files.os, "link", refuse_second)
+    # Where a link fails, the backup falls back to a copy: the disk is full for that too.
+    monkeypatch.setattr(files.shutil, "copy2", refuse_second)
+    with pytest.raises(ConfigurationError) as raised:
+        files.write_all_or_nothing({first: "new dev\n", second: "new staging\n"})
+    assert str(raised.value) == (
+        f"cannot write {second}: No space left on device; nothing was written"
+    )
+    assert first.read_text() == "old dev\n" and second.read_text() == "old staging\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.json", "staging.json"]
