@@ -177,24 +177,29 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize(
-    "generation", [1, 2], ids=["while-cfn-lint-loads", "while-templates-are-linted"]
-)
-def test_a_killed_build_leaves_no_lint_worker_and_no_traceback(tmp_path, generation):
-    """The loader is the build's child, the linters its children: kill -9 the build, and all go."""
-    process = subprocess.Popen(
+def _start_cold_build(output_dir: Path) -> subprocess.Popen[str]:
+    """build.py in a process of its own, linting from scratch, its output piped."""
+    return subprocess.Popen(
         [
             sys.executable,
             str(ROOT / "build.py"),
             "--no-cache",
             "--output-dir",
-            str(tmp_path / "out"),
+            str(output_dir),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
+
+
+@pytest.mark.parametrize(
+    "generation", [1, 2], ids=["while-cfn-lint-loads", "while-templates-are-linted"]
+)
+def test_a_killed_build_leaves_no_lint_worker_and_no_traceback(tmp_path, generation):
+    """The loader is the build's child, the linters its children: kill -9 the build, and all go."""
+    process = _start_cold_build(tmp_path / "out")
     deadline = time.monotonic() + 20
     workers: list[int] = []
     while len(workers) < generation and time.monotonic() < deadline:
@@ -216,19 +221,7 @@ def test_a_killed_build_leaves_no_lint_worker_and_no_traceback(tmp_path, generat
 
 
 def test_sigterm_unwinds_like_ctrl_c(tmp_path):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "build.py"),
-            "--no-cache",
-            "--output-dir",
-            str(tmp_path / "out"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    process = _start_cold_build(tmp_path / "out")
     deadline = time.monotonic() + 20
     while not _children(process.pid) and time.monotonic() < deadline:
         time.sleep(0.01)

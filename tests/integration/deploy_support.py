@@ -67,6 +67,19 @@ class Account:
             config=CLIENT_CONFIG,
         )
 
+    def version_stages(
+        self, secret_id: str, region: str = "us-east-1"
+    ) -> dict[str, list[str]]:
+        """Every version of the secret, deprecated ones included, with its staging labels sorted."""
+        listed = self.client("secretsmanager", region).list_secret_version_ids(
+            SecretId=secret_id, IncludeDeprecated=True, MaxResults=100
+        )
+        assert "NextToken" not in listed
+        return {
+            v["VersionId"]: sorted(v.get("VersionStages", []))
+            for v in listed["Versions"]
+        }
+
 
 # The engine's default account (what taskcat and the unkeyed clients use), and
 # one account per group of tests that needs the real names to itself.

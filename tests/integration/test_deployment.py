@@ -228,16 +228,6 @@ def test_outputs_are_exported_and_resolve_to_the_right_resources(stacks, env, re
     )
 
 
-def _stages(secret_id: str, region: str = "us-east-1") -> dict[str, list[str]]:
-    versions = client("secretsmanager", region).list_secret_version_ids(
-        SecretId=secret_id
-    )["Versions"]
-    return {
-        version["VersionId"]: sorted(version.get("VersionStages", []))
-        for version in versions
-    }
-
-
 def test_versioning_keeps_current_and_previous(stacks):
     secrets = client("secretsmanager")
     secret_id = "trading/dev/alphavantage"
@@ -247,7 +237,7 @@ def test_versioning_keeps_current_and_previous(stacks):
     second = secrets.put_secret_value(
         SecretId=secret_id, SecretString='{"apiKey":"PLACEHOLDER-version-two-not-real"}'
     )["VersionId"]
-    stages = _stages(secret_id)
+    stages = DEFAULT.version_stages(secret_id)
     assert stages[second] == ["AWSCURRENT"]
     assert stages[first] == ["AWSPREVIOUS"]
     assert json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])[

@@ -69,11 +69,12 @@ def proxy(prod) -> Iterator[FaultProxy]:
 
 
 def current(region: str) -> str | None:
-    listed = FAULTS.client("secretsmanager", region).list_secret_version_ids(
-        SecretId=SECRET
-    )["Versions"]
     return next(
-        (v["VersionId"] for v in listed if "AWSCURRENT" in v.get("VersionStages", [])),
+        (
+            version
+            for version, stages in FAULTS.version_stages(SECRET, region).items()
+            if "AWSCURRENT" in stages
+        ),
         None,
     )
 
@@ -138,6 +139,22 @@ def put(monkeypatch, capsys, caplog, proxy: FaultProxy, *extra: str) -> Run:
         *extra,
         "--from-stdin",
         stdin=json.dumps(fake_value(tag)),
+    )
+
+
+def rollback(monkeypatch, capsys, caplog, proxy: FaultProxy) -> Run:
+    """The plain rollback an operator runs: to the common AWSPREVIOUS, no prompt."""
+    return in_process(
+        monkeypatch,
+        capsys,
+        caplog,
+        proxy,
+        "rollback",
+        "--env",
+        "prod",
+        "--secret",
+        "alpaca",
+        "--yes",
     )
 
 
@@ -229,33 +246,11 @@ def test_a_rollback_with_a_lost_response_is_a_success_and_a_second_rollback_does
     first = converge()
     put(monkeypatch, capsys, caplog, proxy)
     proxy.add(Fault("UpdateSecretVersionStage", "drop", region=WEST, times=1))
-    run = in_process(
-        monkeypatch,
-        capsys,
-        caplog,
-        proxy,
-        "rollback",
-        "--env",
-        "prod",
-        "--secret",
-        "alpaca",
-        "--yes",
-    )
+    run = rollback(monkeypatch, capsys, caplog, proxy)
     assert run.code == 0, run.err
     assert currents() == {EAST: first, WEST: first}
     proxy.clear()
-    again = in_process(
-        monkeypatch,
-        capsys,
-        caplog,
-        proxy,
-        "rollback",
-        "--env",
-        "prod",
-        "--secret",
-        "alpaca",
-        "--yes",
-    )
+    again = rollback(monkeypatch, capsys, caplog, proxy)
     assert (
         again.code == 0 and "would undo that rollback, so nothing changed" in again.out
     )
@@ -269,18 +264,7 @@ def test_a_rollback_that_fails_in_the_second_region_is_reported_and_finished_by_
     put(monkeypatch, capsys, caplog, proxy)
     newer = current(EAST)
     proxy.add(Fault("UpdateSecretVersionStage", "throttle", region=WEST))
-    run = in_process(
-        monkeypatch,
-        capsys,
-        caplog,
-        proxy,
-        "rollback",
-        "--env",
-        "prod",
-        "--secret",
-        "alpaca",
-        "--yes",
-    )
+    run = rollback(monkeypatch, capsys, caplog, proxy)
     assert run.code == 6, run.err
     assert currents() == {EAST: first, WEST: newer}
     command = resume_command(run)
@@ -296,18 +280,7 @@ def test_a_rollback_that_fails_in_the_second_region_is_reported_and_finished_by_
     ]
     proxy.clear()
     # The obvious retry of the plain command refuses rather than toggle us-east-1 forward again.
-    retry = in_process(
-        monkeypatch,
-        capsys,
-        caplog,
-        proxy,
-        "rollback",
-        "--env",
-        "prod",
-        "--secret",
-        "alpaca",
-        "--yes",
-    )
+    retry = rollback(monkeypatch, capsys, caplog, proxy)
     assert retry.code == 7 and "AWSCURRENT differs between regions" in retry.err
     assert currents() == {EAST: first, WEST: newer}
     finished = in_process(monkeypatch, capsys, caplog, proxy, *command)

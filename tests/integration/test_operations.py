@@ -93,16 +93,6 @@ def trading_secrets(capsys, caplog, monkeypatch):
     return run
 
 
-def _versions(secret_id: str, region: str = "us-east-1") -> dict[str, list[str]]:
-    listed = client("secretsmanager", region).list_secret_version_ids(
-        SecretId=secret_id, IncludeDeprecated=True, MaxResults=100
-    )
-    assert "NextToken" not in listed
-    return {
-        v["VersionId"]: sorted(v.get("VersionStages", [])) for v in listed["Versions"]
-    }
-
-
 def _states(run: Run) -> dict[tuple[str, str], str]:
     return {
         (s["secret"], s["region"]): s["state"] for s in json.loads(run.out)["secrets"]
@@ -134,7 +124,8 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
     assert set(_states(ready).values()) == {"SET"}
 
     first = {
-        region: _versions("trading/prod/alpaca", region) for region in PROD.regions
+        region: OPERATIONS.version_stages("trading/prod/alpaca", region)
+        for region in PROD.regions
     }
     rotated = trading_secrets(
         "put",
@@ -148,7 +139,7 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
     assert rotated.code == 0, rotated.err
     for region in PROD.regions:
         (first_id,) = first[region]
-        stages = _versions("trading/prod/alpaca", region)
+        stages = OPERATIONS.version_stages("trading/prod/alpaca", region)
         (new_id,) = [v for v in stages if v != first_id]
         assert stages == {first_id: ["AWSPREVIOUS"], new_id: ["AWSCURRENT"]}
         assert (
@@ -164,7 +155,7 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
     rolled = trading_secrets("rollback", "--env", "prod", "--secret", "alpaca", "--yes")
     assert rolled.code == 0, rolled.err
     for region in PROD.regions:
-        stages = _versions("trading/prod/alpaca", region)
+        stages = OPERATIONS.version_stages("trading/prod/alpaca", region)
         (first_id,) = first[region]
         (new_id,) = [v for v in stages if v != first_id]
         # The version left is marked, so that a second rollback does not undo this one.
@@ -184,14 +175,16 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
         assert value == FAKE_ALPACA
     assert "rollback trading/prod/alpaca to " in rolled.log
     rolled_back = {
-        region: _versions("trading/prod/alpaca", region) for region in PROD.regions
+        region: OPERATIONS.version_stages("trading/prod/alpaca", region)
+        for region in PROD.regions
     }
     again = trading_secrets("rollback", "--env", "prod", "--secret", "alpaca", "--yes")
     assert (
         again.code == 0 and "would undo that rollback, so nothing changed" in again.out
     )
     assert {
-        region: _versions("trading/prod/alpaca", region) for region in PROD.regions
+        region: OPERATIONS.version_stages("trading/prod/alpaca", region)
+        for region in PROD.regions
     } == rolled_back
 
 
@@ -250,7 +243,7 @@ REFUSED = {
 def test_a_refused_value_writes_nothing_and_says_why_in_one_line(trading_secrets, case):
     env_name, secret, value, reason = REFUSED[case]
     secret_id = f"trading/{env_name}/{secret}"
-    before = _versions(secret_id)
+    before = OPERATIONS.version_stages(secret_id)
     document = (
         json.dumps(value)
         if value is not None
@@ -262,7 +255,7 @@ def test_a_refused_value_writes_nothing_and_says_why_in_one_line(trading_secrets
     assert run.code == 3
     assert reason in run.err and "nothing written" in run.err
     assert len(run.err.strip().splitlines()) == 1, run.err
-    assert _versions(secret_id) == before
+    assert OPERATIONS.version_stages(secret_id) == before
 
 
 def test_status_says_invalid_after_a_malformed_out_of_band_write(trading_secrets):
@@ -331,7 +324,7 @@ def test_status_says_overdue_when_the_rotation_interval_has_passed(trading_secre
 
 def test_rollback_without_a_previous_version_changes_nothing(trading_secrets):
     secret_id = "trading/prod/alphavantage"
-    before = _versions(secret_id, "us-west-2")
+    before = OPERATIONS.version_stages(secret_id, "us-west-2")
     run = trading_secrets(
         "rollback",
         "--env",
@@ -346,12 +339,12 @@ def test_rollback_without_a_previous_version_changes_nothing(trading_secrets):
         run.code == 4
         and "has no AWSPREVIOUS version to roll back to; nothing changed" in run.err
     )
-    assert _versions(secret_id, "us-west-2") == before
+    assert OPERATIONS.version_stages(secret_id, "us-west-2") == before
 
 
 def test_rollback_asks_first_and_a_no_changes_nothing(trading_secrets, monkeypatch):
     secret_id = "trading/dev/alpaca"
-    before = _versions(secret_id)
+    before = OPERATIONS.version_stages(secret_id)
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     run = trading_secrets("rollback", "--env", "dev", "--secret", "alpaca")
@@ -360,7 +353,7 @@ def test_rollback_asks_first_and_a_no_changes_nothing(trading_secrets, monkeypat
         "Make version " in run.out
         and " of trading/dev/alpaca AWSCURRENT again" in run.out
     )
-    assert _versions(secret_id) == before
+    assert OPERATIONS.version_stages(secret_id) == before
 
 
 def test_a_secret_that_is_not_deployed_is_one_line_and_exit_4(trading_secrets):
