@@ -117,6 +117,32 @@ DLQ_POLICY = {
         },
     },
 }
+EVENTBRIDGE_KEY_USE = {
+    "Effect": "Allow",
+    "Principal": {"Service": ["events.amazonaws.com"]},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+    "Resource": "*",
+}
+
+
+def encrypted_alert_topic(*key_statements: dict[str, Any]) -> dict[str, Any]:
+    """A rule that targets a topic under this template's key, whose policy holds `key_statements`."""
+    return resources(
+        Key={
+            "Type": "AWS::KMS::Key",
+            "Properties": {"KeyPolicy": {"Statement": list(key_statements)}},
+        },
+        Topic={
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+        },
+        R=rule(
+            trail("kms", "DisableKey"),
+            targets=[{"Id": "T", "Arn": {"Ref": "Topic"}}],
+        ),
+    )
+
+
 TOPIC_POLICY_ALLOW = {
     "Effect": "Allow",
     "Principal": {"Service": ["events.amazonaws.com"]},
@@ -179,6 +205,12 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         ),
         resources(R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET])),
         "has no queue policy that lets it send",
+    ),
+    "E9105": (
+        encrypted_alert_topic(EVENTBRIDGE_KEY_USE),
+        # Decrypt alone: EventBridge cannot make the data key it encrypts with.
+        encrypted_alert_topic({**EVENTBRIDGE_KEY_USE, "Action": ["kms:Decrypt"]}),
+        "Key encrypts Topic, which alert rules target, but its policy does not let events.amazonaws.com",
     ),
     "E9111": (
         resources(
@@ -355,6 +387,19 @@ def test_each_rule_passes_the_good_fragment_and_names_the_fault_in_the_bad_one(r
     assert found and all(phrase in message for message in found), found
 
 
+def test_a_source_condition_on_eventbridge_key_use_is_a_fault_and_an_untargeted_topic_is_not_checked():
+    conditioned = {
+        **EVENTBRIDGE_KEY_USE,
+        "Condition": {
+            "ArnEquals": {"aws:SourceArn": "arn:aws:events:us-east-1:1:rule/r"}
+        },
+    }
+    assert findings("E9105", encrypted_alert_topic(conditioned))
+    untargeted = encrypted_alert_topic()
+    del untargeted["Resources"]["R"]
+    assert findings("E9105", untargeted) == []
+
+
 def test_a_second_rule_state_or_any_path_variant_does_not_hide_a_fault():
     """The root-path pattern is a fault on its own; an unrelated any-path role does not excuse it."""
     other = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/someone-else"
@@ -435,11 +480,42 @@ def test_each_rule_catches_its_defect_in_the_templates_as_they_were(
     )
 
 
+# Rules that guard something the templates already did right before the rules
+# existed; each is shown to catch its defect on today's template, planted, below.
+GUARDS_WHAT_WAS_ALREADY_RIGHT = {"E9105"}
+
+
 def test_every_rule_fires_on_the_templates_as_they_were(before_findings):
     fired = {
         finding.split()[1] for found in before_findings.values() for finding in found
     }
-    assert set(RULES) <= fired
+    assert set(RULES) - GUARDS_WHAT_WAS_ALREADY_RIGHT <= fired
+    assert not GUARDS_WHAT_WAS_ALREADY_RIGHT & fired
+
+
+def without_eventbridge_key_use(template: dict[str, Any]) -> dict[str, Any]:
+    """Today's template with the key policy's EventBridge statement taken out."""
+    planted = copy.deepcopy(template)
+    policy = planted["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]
+    kept = [
+        statement
+        for statement in policy["Statement"]
+        if statement.get("Sid") != "AllowEventBridgeToPublishToEncryptedTopic"
+    ]
+    assert len(kept) == len(policy["Statement"]) - 1
+    policy["Statement"] = kept
+    return planted
+
+
+def test_e9105_catches_a_key_policy_that_shuts_eventbridge_out_of_todays_template():
+    template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
+    assert findings("E9105", template) == []
+    found = findings("E9105", without_eventbridge_key_use(template))
+    assert found == [
+        "SecretsKey encrypts AlertTopic, which alert rules target, but its policy does not let "
+        "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt without a Condition: "
+        "no alert would be delivered"
+    ]
 
 
 def test_plain_cfn_lint_with_the_repositorys_config_reports_the_rules(tmp_path):
@@ -448,6 +524,7 @@ def test_plain_cfn_lint_with_the_repositorys_config_reports_the_rules(tmp_path):
     planted = copy.deepcopy(template)
     planted["Resources"]["SecretAccessDeniedRule"]["Properties"]["State"] = "ENABLED"
     planted["Resources"]["AlpacaCredentials"]["DeletionPolicy"] = "Retain"
+    planted = without_eventbridge_key_use(planted)
     path = tmp_path / "planted.json"
     path.write_text(json.dumps(planted, indent=2))
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
@@ -458,6 +535,7 @@ def test_plain_cfn_lint_with_the_repositorys_config_reports_the_rules(tmp_path):
     assert done.returncode != 0
     assert "E9101 SecretAccessDeniedRule matches read-only calls" in done.stdout
     assert "E9121 AlpacaCredentials has DeletionPolicy Retain" in done.stdout
+    assert "E9105 SecretsKey encrypts AlertTopic" in done.stdout
     clean = subprocess.run(
         [cfn_lint, str(ROOT / "templates" / "prod" / "secrets.json")],
         cwd=ROOT,

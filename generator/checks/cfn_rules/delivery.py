@@ -139,3 +139,86 @@ class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
                         )
                     )
         return matches
+
+
+def _referenced_resource(value: Any) -> str | None:
+    """The logical id behind a Ref or a Fn::GetAtt, if `value` is one."""
+    if isinstance(value, dict):
+        if isinstance(value.get("Ref"), str):
+            return str(value["Ref"])
+        attribute = value.get("Fn::GetAtt")
+        if isinstance(attribute, list) and attribute and isinstance(attribute[0], str):
+            return attribute[0]
+    return None
+
+
+def _lets_eventbridge_encrypt(statement: Any) -> bool:
+    """An unconditional Allow for events.amazonaws.com to make data keys and decrypt."""
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        return False
+    principal = statement.get("Principal")
+    services = (
+        _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+    )
+    actions = {
+        action.lower()
+        for action in _as_list(statement.get("Action", []))
+        if isinstance(action, str)
+    }
+    return (
+        "events.amazonaws.com" in services
+        and "Condition" not in statement
+        and bool(
+            actions & {"kms:generatedatakey*", "kms:generatedatakey", "kms:*", "*"}
+        )
+        and bool(actions & {"kms:decrypt", "kms:*", "*"})
+    )
+
+
+class EncryptedAlertTopicKeyLetsEventBridgeEncrypt(CloudFormationLintRule):
+    id = "E9105"
+    shortdesc = (
+        "The key of an encrypted topic that a rule targets must let EventBridge encrypt"
+    )
+    description = (
+        "EventBridge can publish to a KMS-encrypted SNS topic only if the key policy lets the service principal "
+        "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt, and source conditions are not supported "
+        "there; otherwise every alert fails delivery, silently. Source: Amazon SNS Developer Guide, 'Key "
+        "management' (compatibility between event sources from AWS services and encrypted topics)."
+    )
+    source_url = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+    tags = ["resources", "sns", "kms", "events"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        resources = cfn.template.get("Resources", {})
+        targeted = {
+            _referenced_resource(target.get("Arn"))
+            for _, properties in _resources(cfn, "AWS::Events::Rule")
+            for target in _as_list(properties.get("Targets", []))
+            if isinstance(target, dict)
+        }
+        matches = []
+        for topic_id, properties in _resources(cfn, "AWS::SNS::Topic"):
+            key_id = _referenced_resource(properties.get("KmsMasterKeyId"))
+            key = resources.get(key_id) if key_id else None
+            # A key outside this template (an alias, an ARN) cannot be read here.
+            if topic_id not in targeted or not isinstance(key, dict):
+                continue
+            if key.get("Type") != "AWS::KMS::Key":
+                continue
+            document = key.get("Properties", {}).get("KeyPolicy")
+            statements = (
+                _as_list(document.get("Statement", []))
+                if isinstance(document, dict)
+                else []
+            )
+            if not any(_lets_eventbridge_encrypt(s) for s in statements):
+                matches.append(
+                    RuleMatch(
+                        ["Resources", key_id, "Properties", "KeyPolicy"],
+                        f"{key_id} encrypts {topic_id}, which alert rules target, but its policy does not let "
+                        "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt without a Condition: "
+                        "no alert would be delivered",
+                    )
+                )
+        return matches
