@@ -497,6 +497,10 @@ def _deploy_in_venv(args: list[str]) -> int:
     from botocore.exceptions import ClientError, WaiterError
 
     from generator.environments import ENVIRONMENTS
+
+    # The engine's messages may quote a parameter value, as AWS's do:
+    # trading-secrets passes them through the same redactor.
+    from generator.leaks import redact
     from generator.parameter_files import (
         cloudformation_parameters,
         load_parameter_file,
@@ -521,7 +525,7 @@ def _deploy_in_venv(args: list[str]) -> int:
         except ClientError as error:
             if error.response["Error"]["Code"] != "AlreadyExistsException":
                 raise TaskFailed(
-                    f"cannot deploy {name} in {region}: {error.response['Error']['Message']}"
+                    f"cannot deploy {name} in {region}: {redact(error.response['Error']['Message'])}"
                 ) from None
             try:
                 cloudformation.update_stack(
@@ -533,7 +537,7 @@ def _deploy_in_venv(args: list[str]) -> int:
                     not in update.response["Error"]["Message"]
                 ):
                     raise TaskFailed(
-                        f"cannot update {name} in {region}: {update.response['Error']['Message']}"
+                        f"cannot update {name} in {region}: {redact(update.response['Error']['Message'])}"
                     ) from None
                 say(f"{name} in {region} is up to date")
                 continue

@@ -208,6 +208,34 @@ def test_the_unit_selection_leaves_out_every_engine_and_checkov_test():
     assert left_out == expected
 
 
+def test_a_deploy_error_from_the_engine_passes_through_the_leak_redactor(monkeypatch):
+    """An engine's or AWS's message may quote a parameter value; deploy prints it redacted, as trading-secrets does."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    leaked = "PK" + "7QW3ZL9XK2M4B8N6R1"
+
+    class RefusingCloudFormation:
+        def create_stack(self, **_: object) -> None:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ValidationError",
+                        "Message": f"bad value {leaked}",
+                    }
+                },
+                "CreateStack",
+            )
+
+    monkeypatch.setattr(boto3, "client", lambda *_, **__: RefusingCloudFormation())
+    with pytest.raises(tasks.TaskFailed) as raised:
+        tasks._deploy_in_venv(["--env", "dev"])
+    assert leaked not in str(raised.value)
+    assert str(raised.value).startswith(
+        "cannot deploy trading-dev-secrets in us-east-1: bad value [REDACTED"
+    )
+
+
 def test_deploy_refuses_anything_but_the_local_engine():
     for endpoint in (
         "",
