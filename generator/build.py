@@ -25,7 +25,11 @@ from generator.environments import Environment
 from generator.errors import ValidationFailed
 from generator.files import printable, read_regular_text, write_all_or_nothing
 from generator.leaks import redact
-from generator.parameter_files import load_parameter_file, parameter_file_path
+from generator.parameter_files import (
+    load_parameter_file,
+    parameter_file_path,
+    refuse_lockout,
+)
 from generator.template import build_template, render
 
 LOG = logging.getLogger(__name__)
@@ -81,6 +85,7 @@ def _draft(
     started = time.perf_counter()
     source = parameter_file_path(params_dir, env)
     parameters = load_parameter_file(source)
+    refuse_lockout(env, parameters, source)
     template = build_template(env, catalogue)
     job = LintJob(render(template), env.regions, parameters, str(source))
     key = cache.key(job)

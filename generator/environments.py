@@ -29,6 +29,9 @@ class Environment:
     cost_center: str
     data_classification: str
     rotation_interval_days: int
+    # Deployed as a self-managed stack set (one stack per region, run by each
+    # target account's AWSCloudFormationStackSetExecutionRole), not as a stack.
+    deployed_as_stack_set: bool = False
     project: str = "trading"
 
     @property
@@ -81,6 +84,7 @@ _PROD = dataclasses.replace(
     alpaca_endpoint=LIVE_TRADING_ENDPOINT,
     cost_center="trading-prod",
     data_classification="restricted",
+    deployed_as_stack_set=True,
 )
 
 ENVIRONMENTS: dict[str, Environment] = {

@@ -11,6 +11,7 @@ from pathlib import Path
 from generator.environments import Environment
 from generator.errors import ConfigurationError
 from generator.files import printable, read_regular_text
+from generator.stack_parameters import DEPLOYER_ROLES, READER_ROLES
 
 PARAMETER_FILE_NAME = "secrets.json"
 # Far more than the stack's parameters can hold (200 of at most 4,096 bytes each
@@ -63,3 +64,28 @@ def cloudformation_parameters(values: dict[str, str]) -> list[dict[str, str]]:
     return [
         {"ParameterKey": key, "ParameterValue": value} for key, value in values.items()
     ]
+
+
+def refuse_lockout(env: Environment, values: dict[str, str], source: Path) -> None:
+    """Refuse parameters with which CloudFormation could not manage its own stack.
+
+    CloudFormation calls Secrets Manager as the deployer (or a stack set's
+    execution role). Where the resource policies deny changing themselves to
+    everyone but named roles, or deny reads outside an allow-list (the secret's
+    own update handler reads it), a stack that names no deployer could never
+    be updated, nor rolled back after a failed first create.
+    """
+    if values.get(DEPLOYER_ROLES):
+        return
+    shown = printable(str(source))
+    if env.deny_delete_except_break_glass:
+        raise ConfigurationError(
+            f"parameter file {shown}: {DEPLOYER_ROLES} names no deployer, so CloudFormation would be locked "
+            "out of its own stack: name the role it deploys as"
+        )
+    if values.get(READER_ROLES):
+        raise ConfigurationError(
+            f"parameter file {shown}: {READER_ROLES} sets an allow-list but {DEPLOYER_ROLES} names no "
+            "deployer, so CloudFormation would be denied its own reads of the secrets: name the role it "
+            "deploys as"
+        )

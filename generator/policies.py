@@ -8,6 +8,7 @@ console can find it by name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from awacs import kms as kms_actions
@@ -27,30 +28,77 @@ from awacs.aws import (
 )
 from troposphere import AccountId, AWSHelperFn, If, Join, NoValue, Ref, Split, Sub
 
+from generator.environments import Environment
 from generator.stack_parameters import (
     BREAK_GLASS_ROLE,
+    DEPLOYER_ROLES,
+    HAS_DEPLOYERS,
+    HAS_OPERATORS,
     HAS_READER_ALLOW_LIST,
-    OPERATOR_PRINCIPALS,
-    READER_PRINCIPALS,
+    OPERATOR_ROLES,
+    READER_ROLES,
 )
 
 POLICY_VERSION = "2012-10-17"
 
 ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
-# aws:PrincipalArn of an assumed role is the role's ARN with its path
-# (IAM Identity Center roles always have one), so the role is named under any
-# path. A role name is unique in an account whatever its path.
-BREAK_GLASS_ROLE_ARNS = [
-    Sub(
-        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${RoleName}",
-        RoleName=Ref(BREAK_GLASS_ROLE),
-    ),
-    Sub(
-        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/${RoleName}",
-        RoleName=Ref(BREAK_GLASS_ROLE),
-    ),
-]
+# What a self-managed stack set acts as in each target account.
+STACK_SET_EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
 SECRETS_MANAGER_IN_REGION = Sub("secretsmanager.${AWS::Region}.amazonaws.com")
+# Fn::Join's delimiter must be a literal, so the patterns of a list of role
+# names cannot carry this account's id: they match the name in any account.
+# DenyPrincipalsOutsideAccount, in every secret's resource policy, denies
+# every other account everything first (rule E9115 keeps the two together).
+# "role*/<name>" matches role/<name> and role/<path>/<name> alike: ArnLike's *
+# matches any run of characters, "/" included, and a name is the last segment.
+ANY_ACCOUNT_ROLE_UNDER_ANY_PATH = "arn:*:iam::*:role*/"
+
+
+def pinned_role_arns(name: str | AWSHelperFn) -> list[AWSHelperFn]:
+    """One role of this account under any path: aws:PrincipalArn of an assumed role carries the role's path.
+
+    IAM Identity Center roles always have one. A role name is unique in an
+    account whatever its path.
+    """
+    return [
+        Sub(
+            f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}${{RoleName}}",
+            RoleName=name,
+        )
+        for kind in ("role/", "role/*/")
+    ]
+
+
+def listed_role_arns(parameter: str) -> AWSHelperFn:
+    """Comma-separated ARN patterns, one per role named in `parameter`, each matching it under any path."""
+    prefix = ANY_ACCOUNT_ROLE_UNDER_ANY_PATH
+    return Join("", [prefix, Join("," + prefix, Split(",", Ref(parameter)))])
+
+
+BREAK_GLASS_ROLE_ARNS = pinned_role_arns(Ref(BREAK_GLASS_ROLE))
+
+
+def _principal_list(
+    always: list[AWSHelperFn], optional: Sequence[tuple[str, AWSHelperFn]] = ()
+) -> AWSHelperFn:
+    """aws:PrincipalArn values: `always`, plus each optional part where its condition holds.
+
+    Where it does not, the slot repeats the first of `always`: a repeated value
+    changes nothing, while an empty parameter joined in would put an empty
+    string, which is no ARN, in the list.
+    """
+    slots = [*always, *(If(condition, part, always[0]) for condition, part in optional)]
+    return Split(",", Join(",", slots))
+
+
+def _deployers(env: Environment) -> list[AWSHelperFn]:
+    """Whom CloudFormation acts as: the named deployers, and in a stack set each account's execution role."""
+    named = [listed_role_arns(DEPLOYER_ROLES)]
+    return (
+        [*named, *pinned_role_arns(STACK_SET_EXECUTION_ROLE)]
+        if env.deployed_as_stack_set
+        else named
+    )
 
 
 def _deny_everybody(sid: str, actions: list[Action], condition: Condition) -> Statement:
@@ -74,14 +122,6 @@ def deny_principals_outside_account() -> Statement:
     )
 
 
-def _principals_or(*lists: AWSHelperFn | list[AWSHelperFn]) -> AWSHelperFn:
-    """One list of principal ARNs from fixed ARNs and comma-separated parameters (an empty parameter adds a harmless "")."""
-    parts: list[AWSHelperFn] = []
-    for item in lists:
-        parts.extend(item if isinstance(item, list) else [item])
-    return Split(",", Join(",", parts))
-
-
 def deny_delete_except_break_glass() -> Statement:
     """Only the break-glass role may delete the secret."""
     return _deny_everybody(
@@ -91,10 +131,10 @@ def deny_delete_except_break_glass() -> Statement:
     )
 
 
-def deny_policy_change_except_break_glass_and_operators() -> Statement:
-    """The guard above cannot be taken down quietly: only break glass and the operators (who deploy) may change this policy."""
+def deny_policy_change_except_break_glass_and_deployers(env: Environment) -> Statement:
+    """The delete guard cannot be taken down quietly; CloudFormation, acting as a deployer, can still update and roll back."""
     return _deny_everybody(
-        "DenyPolicyChangeExceptBreakGlassAndOperators",
+        "DenyPolicyChangeExceptBreakGlassAndDeployers",
         [
             secretsmanager_actions.PutResourcePolicy,
             secretsmanager_actions.DeleteResourcePolicy,
@@ -102,8 +142,8 @@ def deny_policy_change_except_break_glass_and_operators() -> Statement:
         Condition(
             ArnNotLike(
                 {
-                    "aws:PrincipalArn": _principals_or(
-                        BREAK_GLASS_ROLE_ARNS, Ref(OPERATOR_PRINCIPALS)
+                    "aws:PrincipalArn": _principal_list(
+                        [*BREAK_GLASS_ROLE_ARNS, *_deployers(env)]
                     )
                 }
             )
@@ -111,37 +151,41 @@ def deny_policy_change_except_break_glass_and_operators() -> Statement:
     )
 
 
-def deny_read_outside_allow_list() -> Statement:
-    """Only the listed readers, and the operators who check and rotate the value, may read it."""
+def deny_read_outside_allow_list(env: Environment) -> Statement:
+    """Only the listed readers may read the value, and the operators and CloudFormation.
+
+    CloudFormation's own read and update of a secret call GetSecretValue (the
+    resource type's handler permissions), so the deployers are exempt too.
+    """
+    optional = [(HAS_OPERATORS, listed_role_arns(OPERATOR_ROLES))]
+    deployers = _deployers(env)
+    if env.deny_delete_except_break_glass:
+        always = [listed_role_arns(READER_ROLES), *deployers]
+    else:
+        # Where naming a deployer is optional, the exemption holds only once one is named.
+        always = [listed_role_arns(READER_ROLES), *deployers[1:]]
+        optional.append((HAS_DEPLOYERS, deployers[0]))
     return _deny_everybody(
         "DenyReadOutsideAllowList",
         [secretsmanager_actions.GetSecretValue],
-        Condition(
-            ArnNotLike(
-                {
-                    "aws:PrincipalArn": _principals_or(
-                        Ref(READER_PRINCIPALS), Ref(OPERATOR_PRINCIPALS)
-                    )
-                }
-            )
-        ),
+        Condition(ArnNotLike({"aws:PrincipalArn": _principal_list(always, optional)})),
     )
 
 
-def secret_resource_policy(*, deny_delete: bool) -> dict[str, Any]:
+def secret_resource_policy(env: Environment) -> dict[str, Any]:
     """The resource policy of one secret; every statement is a Deny, so it can never widen access.
 
-    The allow-list statement is present only when ReaderPrincipalArns is set:
-    an Fn::If on that one statement, so the others are written once.
+    The allow-list statement is present only when ReaderRoleNames is set: an
+    Fn::If on that one statement, so the others are written once.
     """
     statements: list[Any] = [deny_principals_outside_account()]
-    if deny_delete:
+    if env.deny_delete_except_break_glass:
         statements += [
             deny_delete_except_break_glass(),
-            deny_policy_change_except_break_glass_and_operators(),
+            deny_policy_change_except_break_glass_and_deployers(env),
         ]
     statements.append(
-        If(HAS_READER_ALLOW_LIST, deny_read_outside_allow_list(), NoValue)
+        If(HAS_READER_ALLOW_LIST, deny_read_outside_allow_list(env), NoValue)
     )
     return {"Version": POLICY_VERSION, "Statement": statements}
 

@@ -104,9 +104,7 @@ def secrets_manager_construct(
         f"{spec.logical_id}ResourcePolicy",
         SecretId=Ref(secret),
         BlockPublicPolicy=True,
-        ResourcePolicy=policies.secret_resource_policy(
-            deny_delete=env.deny_delete_except_break_glass
-        ),
+        ResourcePolicy=policies.secret_resource_policy(env),
         # Deleted with the stack, the policy would take the delete guard with it
         # while the secret it guards stays.
         **_stateful(env),

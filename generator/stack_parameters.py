@@ -2,6 +2,11 @@
 
 Parameter files (`params/<env>/secrets.json`) set exactly these; the build
 checks each value against its AllowedPattern.
+
+Principals are named by IAM role name, matched under any path in the stack's
+own account, never by ARN: one parameter file then serves every account of a
+stack set, and IAM Identity Center roles, whose names end in a suffix that
+differs per account, are named with a trailing `*`.
 """
 
 from __future__ import annotations
@@ -12,41 +17,73 @@ from troposphere import Equals, Not, Parameter, Ref
 
 from generator.environments import Environment
 
-READER_PRINCIPALS = "ReaderPrincipalArns"
-OPERATOR_PRINCIPALS = "OperatorPrincipalArns"
+READER_ROLES = "ReaderRoleNames"
+OPERATOR_ROLES = "OperatorRoleNames"
+DEPLOYER_ROLES = "DeployerRoleNames"
 ALERT_EMAIL = "AlertEmail"
 BREAK_GLASS_ROLE = "BreakGlassRoleName"
 
 HAS_READER_ALLOW_LIST = "HasReaderAllowList"
-
-# Empty, or IAM principal ARNs (full ARNs, paths included) separated by commas.
-_PRINCIPAL_LIST = r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:[^,\s]+(,arn:aws[a-z-]*:iam::[0-9]{12}:[^,\s]+)*$"
+HAS_OPERATORS = "HasOperators"
+HAS_DEPLOYERS = "HasDeployers"
 HAS_ALERT_EMAIL = "HasAlertEmail"
+
+# IAM's characters for a role name, less the comma that separates names here;
+# a trailing * matches a name's per-account suffix (IAM Identity Center).
+_ROLE_NAME = r"[A-Za-z0-9+=.@_-]{1,64}\*?"
+ROLE_NAME_LIST = rf"^{_ROLE_NAME}(,{_ROLE_NAME})*$"
+OPTIONAL_ROLE_NAME_LIST = rf"^$|{ROLE_NAME_LIST}"
+_ROLE_LIST_RULE = (
+    "IAM role names separated by commas, without spaces; a trailing * matches a suffix"
+)
+
+
+def _role_names(name: str, description: str, *, required: bool) -> Parameter:
+    return Parameter(
+        name,
+        Type="String",
+        **({} if required else {"Default": ""}),
+        AllowedPattern=ROLE_NAME_LIST if required else OPTIONAL_ROLE_NAME_LIST,
+        ConstraintDescription=("" if required else "empty, or ") + _ROLE_LIST_RULE,
+        Description=description,
+    )
+
+
+def guarded_parameters(env: Environment) -> tuple[str, ...]:
+    """The parameters a guarded environment must set to a non-empty value (the template requires them)."""
+    return (
+        (BREAK_GLASS_ROLE, DEPLOYER_ROLES) if env.deny_delete_except_break_glass else ()
+    )
 
 
 def declarations(env: Environment) -> list[Parameter]:
-    """Stack parameters: who may read, who may delete, who hears alerts."""
+    """Stack parameters: who reads, who operates, who deploys, who may delete, who hears alerts."""
+    guarded = env.deny_delete_except_break_glass
+    # Strings split in the template rather than CommaDelimitedLists: an empty
+    # list is then just "", and parameter files hold plain strings.
     result = [
-        # A String split in the template rather than a CommaDelimitedList:
-        # an empty list is then just "", and parameter files hold plain strings.
-        Parameter(
-            READER_PRINCIPALS,
-            Type="String",
-            Default="",
-            AllowedPattern=_PRINCIPAL_LIST,
-            ConstraintDescription="empty, or IAM principal ARNs separated by commas, without spaces",
-            Description="IAM principal ARNs allowed to read the secret values (comma separated). "
-            "Empty: no allow-list, IAM policies alone decide.",
+        _role_names(
+            READER_ROLES,
+            "IAM role names allowed to read the secret values (comma separated), under any path in this "
+            "account. Empty: no allow-list, IAM policies alone decide.",
+            required=False,
         ),
-        Parameter(
-            OPERATOR_PRINCIPALS,
-            Type="String",
-            Default="",
-            AllowedPattern=_PRINCIPAL_LIST,
-            ConstraintDescription="empty, or IAM principal ARNs separated by commas, without spaces",
-            Description="IAM principal ARNs of the people and roles that deploy this stack and run "
-            "trading-secrets (comma separated). The reader allow-list never blocks them; in staging and prod "
-            "they may also change the secrets' resource policies.",
+        _role_names(
+            OPERATOR_ROLES,
+            "IAM role names of the people who run trading-secrets (status, put, rollback), under any path "
+            "in this account. The reader allow-list never blocks them.",
+            required=False,
+        ),
+        _role_names(
+            DEPLOYER_ROLES,
+            "IAM role names CloudFormation acts as when it deploys this stack (the deployer, or the stack's "
+            "service role), under any path in this account. The guards never block them"
+            + (
+                ", and it must name one: otherwise CloudFormation is locked out of its own stack."
+                if guarded
+                else "."
+            ),
+            required=guarded,
         ),
         Parameter(
             ALERT_EMAIL,
@@ -59,10 +96,8 @@ def declarations(env: Environment) -> list[Parameter]:
             Description="Email address subscribed to secret alerts. Empty: no subscription.",
         ),
     ]
-    if env.deny_delete_except_break_glass:
+    if guarded:
         result.append(
-            # A role name, not an ARN, so that one parameter file serves every
-            # account of a StackSet.
             Parameter(
                 BREAK_GLASS_ROLE,
                 Type="String",
@@ -74,16 +109,21 @@ def declarations(env: Environment) -> list[Parameter]:
     return result
 
 
-def conditions() -> dict[str, Any]:
-    return {
-        HAS_READER_ALLOW_LIST: Not(Equals(Ref(READER_PRINCIPALS), "")),
-        HAS_ALERT_EMAIL: Not(Equals(Ref(ALERT_EMAIL), "")),
-    }
+def conditions(env: Environment) -> dict[str, Any]:
+    """Which optional parameters are set; where a deployer is required, there is nothing to ask."""
+    optional = [
+        (HAS_READER_ALLOW_LIST, READER_ROLES),
+        (HAS_OPERATORS, OPERATOR_ROLES),
+        (HAS_ALERT_EMAIL, ALERT_EMAIL),
+    ]
+    if not env.deny_delete_except_break_glass:
+        optional.append((HAS_DEPLOYERS, DEPLOYER_ROLES))
+    return {name: Not(Equals(Ref(parameter), "")) for name, parameter in optional}
 
 
 def console_interface(env: Environment) -> dict[str, Any]:
     """Groups and labels for the parameters in the CloudFormation console."""
-    access = [READER_PRINCIPALS, OPERATOR_PRINCIPALS]
+    access = [READER_ROLES, OPERATOR_ROLES, DEPLOYER_ROLES]
     if env.deny_delete_except_break_glass:
         access.append(BREAK_GLASS_ROLE)
     return {

@@ -31,7 +31,7 @@ def build_template(
     template.set_version(TEMPLATE_FORMAT_VERSION)
     template.set_metadata({**stack_parameters.console_interface(env), **_provenance()})
     template.add_parameter(stack_parameters.declarations(env))
-    for name, condition in stack_parameters.conditions().items():
+    for name, condition in stack_parameters.conditions(env).items():
         template.add_condition(name, condition)
 
     key, alias = resources.encryption_key(env)
@@ -59,6 +59,10 @@ def build_template(
 
 
 def render(template: Template) -> str:
-    """Byte-stable JSON: sorted keys, two-space indent, trailing newline."""
-    text: str = template.to_json(indent=2, sort_keys=True)
+    """Byte-stable JSON: sorted keys, troposphere's one-space indent, trailing newline.
+
+    One space, not two: the file is what `--template-body` uploads, and
+    CloudFormation takes at most 51,200 bytes that way.
+    """
+    text: str = template.to_json(indent=1, sort_keys=True)
     return text + "\n"

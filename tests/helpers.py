@@ -43,3 +43,13 @@ def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
         for lid, res in template["Resources"].items()
         if res["Type"] == resource_type
     }
+
+
+def committed_parameters(env_name: str, **overrides: str) -> dict[str, str]:
+    """The committed parameter file of `env_name`, with `overrides` on top."""
+    from generator.parameter_files import load_parameter_file, parameter_file_path
+
+    values = load_parameter_file(
+        parameter_file_path(ROOT / "params", ENVIRONMENTS[env_name])
+    )
+    return {**values, **overrides}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import build as cli
 import generator.build
 from generator import naming
 from generator.leaks import known_placeholder_values, output_leaks
-from helpers import ROOT
+from helpers import ROOT, committed_parameters
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -145,14 +146,14 @@ def test_check_catches_a_hand_edit_and_names_it(committed_copy, capsys):
     path = committed_copy / "staging/secrets.json"
     path.write_text(
         path.read_text().replace(
-            '"RotationIntervalDays",\n            "Value": "90"',
-            '"RotationIntervalDays",\n            "Value": "900"',
+            '"RotationIntervalDays",\n      "Value": "90"',
+            '"RotationIntervalDays",\n      "Value": "900"',
         )
     )
     assert cli.main(["--check", "--output-dir", str(committed_copy)]) == 1
     err = capsys.readouterr().err
     assert f"{path} differs from what the code generates" in err
-    assert '-            "Value": "900"' in err
+    assert '-      "Value": "900"' in err
     assert "templates are out of date" in err
 
 
@@ -224,7 +225,8 @@ def test_parameter_file_that_misses_a_parameter_fails_validation(
     tmp_path, params_copy, capsys
 ):
     (params_copy / "prod/secrets.json").write_text(
-        '[{"ParameterKey": "AlertEmail", "ParameterValue": ""}]'
+        '[{"ParameterKey": "AlertEmail", "ParameterValue": ""},'
+        ' {"ParameterKey": "DeployerRoleNames", "ParameterValue": "deployer"}]'
     )
     assert (
         cli.main(
@@ -242,6 +244,55 @@ def test_parameter_file_that_misses_a_parameter_fails_validation(
     err = capsys.readouterr().err
     assert "parameter BreakGlassRoleName is missing" in err
     assert "E2900" in err  # cfn-lint's own parameter-file check agrees
+
+
+LOCKED_OUT = {
+    "prod-no-deployer": (
+        "prod",
+        {"DeployerRoleNames": ""},
+        "DeployerRoleNames names no deployer, so CloudFormation would be locked out of its own stack",
+    ),
+    "staging-deployer-left-out": (
+        "staging",
+        {"DeployerRoleNames": None},
+        "DeployerRoleNames names no deployer, so CloudFormation would be locked out of its own stack",
+    ),
+    "dev-allow-list-without-deployer": (
+        "dev",
+        {"ReaderRoleNames": "quote-fetcher"},
+        "ReaderRoleNames sets an allow-list but DeployerRoleNames names no deployer, so CloudFormation "
+        "would be denied its own reads of the secrets",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "env_name, changes, message", LOCKED_OUT.values(), ids=list(LOCKED_OUT)
+)
+def test_a_parameter_file_that_would_lock_cloudformation_out_is_one_line_and_exit_2(
+    tmp_path, params_copy, capsys, env_name, changes, message
+):
+    path = params_copy / env_name / "secrets.json"
+    values = {**committed_parameters(env_name), **changes}
+    path.write_text(
+        json.dumps(
+            [
+                {"ParameterKey": key, "ParameterValue": value}
+                for key, value in values.items()
+                if value is not None
+            ]
+        )
+    )
+    out = tmp_path / "out"
+    code = cli.main(
+        ["--params-dir", str(params_copy), "--output-dir", str(out), "--no-cache"]
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert err == [
+        f"build.py: error: parameter file {path}: {message}: name the role it deploys as"
+    ]
+    assert not out.exists()
 
 
 def test_unwritable_output_is_a_configuration_error(

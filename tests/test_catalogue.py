@@ -22,6 +22,7 @@ from generator.catalogue import (
 from generator.checks.lint import LintJob
 from generator.checks.template_rules import static_problems
 from generator.environments import ENVIRONMENTS, get_environment
+from helpers import committed_parameters
 
 PLACEHOLDER_GOLDEN = Path(__file__).parent / "golden" / "placeholders.json"
 
@@ -146,9 +147,7 @@ def test_a_third_integration_needs_only_a_spec(env_name, linter, root):
     )
     assert ("SecretString" in secret["Properties"]) is env.seed_placeholders
 
-    parameters = dict.fromkeys(template["Parameters"], "")
-    if "BreakGlassRoleName" in parameters:
-        parameters["BreakGlassRoleName"] = "break-glass"
+    parameters = committed_parameters(env_name)
     assert static_problems(env, catalogue, text, parameters, "test-parameters") == []
     assert linter.lint(LintJob(text, env.regions, parameters, "test-parameters")) == []
 

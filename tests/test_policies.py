@@ -43,7 +43,7 @@ def test_resource_policies_only_ever_deny_and_the_allow_list_is_conditional(
     if env_name != "dev":
         expected += [
             "DenyDeleteExceptBreakGlass",
-            "DenyPolicyChangeExceptBreakGlassAndOperators",
+            "DenyPolicyChangeExceptBreakGlassAndDeployers",
         ]
     assert [statement["Sid"] for statement in always] == expected
     assert allow_list["Sid"] == "DenyReadOutsideAllowList"

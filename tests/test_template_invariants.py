@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 
 import pytest
 
+from cfn_resolve import Deployment, resolve
 from generator import tagging
 from generator.alert_rules import SECRET_CHANGE_EVENTS
 from generator.build import generate
@@ -259,7 +262,64 @@ def test_every_ref_names_a_parameter_resource_or_pseudo_parameter(templates, env
 @pytest.mark.parametrize("env_name", ENV_NAMES)
 def test_parameters_per_environment(templates, env_name):
     parameters = set(templates[env_name]["Parameters"])
-    expected = {"AlertEmail", "OperatorPrincipalArns", "ReaderPrincipalArns"}
-    if ENVIRONMENTS[env_name].deny_delete_except_break_glass:
+    expected = {
+        "AlertEmail",
+        "DeployerRoleNames",
+        "OperatorRoleNames",
+        "ReaderRoleNames",
+    }
+    guarded = ENVIRONMENTS[env_name].deny_delete_except_break_glass
+    if guarded:
         expected.add("BreakGlassRoleName")
     assert parameters == expected
+    # Where the guards deny everyone but named roles, the template itself refuses no deployer.
+    deployers = templates[env_name]["Parameters"]["DeployerRoleNames"]
+    assert ("Default" not in deployers) is guarded
+    assert (re.fullmatch(deployers["AllowedPattern"], "") is None) is guarded
+
+
+LIST_PARAMETERS = ("ReaderRoleNames", "OperatorRoleNames", "DeployerRoleNames")
+
+
+def _principal_arn_values(node):
+    """Every value an aws:PrincipalArn condition compares with, anywhere under `node`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.lower() == "aws:principalarn":
+                yield from value if isinstance(value, list) else [value]
+            else:
+                yield from _principal_arn_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _principal_arn_values(item)
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_no_condition_list_ever_holds_an_empty_string(env_name):
+    """Every combination of empty and set role lists, resolved as CloudFormation would: each value is an ARN pattern."""
+    template = json.loads(generate(ENVIRONMENTS[env_name]))
+    required = {"BreakGlassRoleName", "DeployerRoleNames"} & {
+        p for p, d in template["Parameters"].items() if "Default" not in d
+    }
+    seen = 0
+    for chosen in itertools.product(("", "app,AWSReservedSSO_Admin_*"), repeat=3):
+        values = dict(zip(LIST_PARAMETERS, chosen, strict=True))
+        if any(values[name] == "" for name in required & set(values)):
+            continue
+        values |= {"AlertEmail": "", "BreakGlassRoleName": "bg"}
+        deployment = Deployment("111122223333", "us-east-1", values, {}, {})
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::SecretsManager::ResourcePolicy":
+                continue
+            policy = resolve(
+                resource["Properties"]["ResourcePolicy"], deployment, template
+            )
+            for value in _principal_arn_values(policy):
+                seen += 1
+                assert re.fullmatch(r"arn:[^:]+:iam::[^:]+:(role|root).*", value), (
+                    logical_id,
+                    values,
+                    value,
+                )
+                assert not value.endswith("/"), (logical_id, values, value)
+    assert seen

@@ -84,18 +84,28 @@ class SecretsStack extends cdk.Stack {
     };
     for (const [key, value] of Object.entries(tags)) cdk.Tags.of(this).add(key, value);
 
-    const arnList = "^$|^arn:aws[a-z-]*:iam::[0-9]{12}:[^,\\s]+(,arn:aws[a-z-]*:iam::[0-9]{12}:[^,\\s]+)*$";
+    // Role names, matched under any path in any account (the outside-account deny pins the account).
+    const roleName = "[A-Za-z0-9+=.@_-]{1,64}\\*?";
+    const roleList = `^${roleName}(,${roleName})*$`;
+    const rolePatterns = (names) => cdk.Fn.join("", [
+      "arn:*:iam::*:role*/", cdk.Fn.join(",arn:*:iam::*:role*/", cdk.Fn.split(",", names)),
+    ]);
     const alertEmail = new cdk.CfnParameter(this, "AlertEmail", {
       type: "String", default: "", allowedPattern: "^$|^[^@\\s]+@[^@\\s.]+(\\.[^@\\s.]+)+$",
       description: "Email address subscribed to secret alerts. Empty: no subscription.",
     });
-    const readers = new cdk.CfnParameter(this, "ReaderPrincipalArns", {
-      type: "String", default: "", allowedPattern: arnList,
-      description: "IAM principal ARNs allowed to read the secret values (comma separated).",
+    const readers = new cdk.CfnParameter(this, "ReaderRoleNames", {
+      type: "String", default: "", allowedPattern: `^$|${roleList}`,
+      description: "IAM role names allowed to read the secret values (comma separated).",
     });
-    const operators = new cdk.CfnParameter(this, "OperatorPrincipalArns", {
-      type: "String", default: "", allowedPattern: arnList,
-      description: "IAM principal ARNs of the people and roles that deploy this stack and run trading-secrets.",
+    const operators = new cdk.CfnParameter(this, "OperatorRoleNames", {
+      type: "String", default: "", allowedPattern: `^$|${roleList}`,
+      description: "IAM role names of the people who run trading-secrets.",
+    });
+    const deployers = new cdk.CfnParameter(this, "DeployerRoleNames", {
+      type: "String", allowedPattern: settings.guarded ? roleList : `^$|${roleList}`,
+      ...(settings.guarded ? {} : { default: "" }),
+      description: "IAM role names CloudFormation acts as when it deploys this stack.",
     });
     const breakGlass = settings.guarded
       ? new cdk.CfnParameter(this, "BreakGlassRoleName", {
@@ -205,7 +215,7 @@ class SecretsStack extends cdk.Stack {
             Resource: ["*"],
             Condition: {
               ArnNotLike: {
-                "aws:PrincipalArn": cdk.Fn.split(",", cdk.Fn.join(",", [...breakGlassArns, operators.valueAsString])),
+                "aws:PrincipalArn": cdk.Fn.split(",", cdk.Fn.join(",", [...breakGlassArns, rolePatterns(deployers.valueAsString)])),
               },
             },
           },
@@ -219,7 +229,10 @@ class SecretsStack extends cdk.Stack {
             Action: ["secretsmanager:GetSecretValue"], Resource: ["*"],
             Condition: {
               ArnNotLike: {
-                "aws:PrincipalArn": cdk.Fn.split(",", cdk.Fn.join(",", [readers.valueAsString, operators.valueAsString])),
+                "aws:PrincipalArn": cdk.Fn.split(",", cdk.Fn.join(",", [
+                  rolePatterns(readers.valueAsString), rolePatterns(operators.valueAsString),
+                  rolePatterns(deployers.valueAsString),
+                ])),
               },
             },
           },

@@ -19,6 +19,7 @@ import pytest
 from generator.checks.cfn_rules import cloudtrail, delivery, policies, retention
 from generator.checks.lint import LintJob, custom_rule_files
 from generator.checks.lint_cache import LintVerdictCache
+from generator.parameter_files import load_parameter_file
 from helpers import ROOT
 
 BEFORE = ROOT / "tests" / "fixtures" / "templates-before-aws-checks"
@@ -94,6 +95,30 @@ ALL_MUTATIONS = sorted(cloudtrail.SECRETS_MANAGER_MUTATIONS)
 KEY_CALLS = sorted(cloudtrail.KEY_BREAKING_CALLS)
 ROLE = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${RoleName}"
 ROLE_ANY_PATH = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/${RoleName}"
+ANY_ACCOUNT_DEPLOYERS = {
+    "Fn::Join": [
+        "",
+        [
+            "arn:*:iam::*:role*/",
+            {
+                "Fn::Join": [
+                    ",arn:*:iam::*:role*/",
+                    {"Fn::Split": [",", {"Ref": "DeployerRoleNames"}]},
+                ]
+            },
+        ],
+    ]
+}
+OUTSIDE_ACCOUNT_DENY = {
+    "Sid": "Outside",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": ["secretsmanager:*"],
+    "Resource": ["*"],
+    "Condition": {
+        "StringNotEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}
+    },
+}
 DLQ_TARGET = {
     "Id": "T",
     "Arn": "arn:aws:sns:us-east-1:1:t",
@@ -280,8 +305,9 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
                                     "Fn::Join": [
                                         ",",
                                         [
-                                            {"Ref": "ReaderPrincipalArns"},
-                                            {"Ref": "OperatorPrincipalArns"},
+                                            {"Ref": "ReaderRoleNames"},
+                                            {"Ref": "OperatorRoleNames"},
+                                            {"Ref": "DeployerRoleNames"},
                                         ],
                                     ]
                                 },
@@ -298,13 +324,24 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
                     ["secretsmanager:GetSecretValue"],
                     ArnNotLike={
                         "aws:PrincipalArn": {
-                            "Fn::Split": [",", {"Ref": "ReaderPrincipalArns"}]
+                            "Fn::Split": [
+                                ",",
+                                {
+                                    "Fn::Join": [
+                                        ",",
+                                        [
+                                            {"Ref": "ReaderRoleNames"},
+                                            {"Ref": "OperatorRoleNames"},
+                                        ],
+                                    ]
+                                },
+                            ]
                         }
                     },
                 )
             )
         ),
-        "denies GetSecretValue outside an allow-list that does not exempt OperatorPrincipalArns",
+        "denies GetSecretValue outside an allow-list that does not exempt DeployerRoleNames",
     ),
     "E9114": (
         resources(
@@ -340,6 +377,61 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
             )
         ),
         "denies DeleteSecret but not DeleteResourcePolicy, PutResourcePolicy",
+    ),
+    "E9115": (
+        resources(
+            P=resource_policy(
+                OUTSIDE_ACCOUNT_DENY,
+                deny(
+                    "Keep",
+                    ["secretsmanager:PutResourcePolicy"],
+                    ArnNotLike={"aws:PrincipalArn": ANY_ACCOUNT_DEPLOYERS},
+                ),
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Keep",
+                    ["secretsmanager:PutResourcePolicy"],
+                    ArnNotLike={"aws:PrincipalArn": ANY_ACCOUNT_DEPLOYERS},
+                ),
+                # Denies other accounts only some calls: their same-named roles keep the exemption elsewhere.
+                deny(
+                    "Outside",
+                    ["secretsmanager:GetSecretValue"],
+                    StringNotEquals={"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}},
+                ),
+            )
+        ),
+        "statement Keep exempts roles of any account, and no statement denies principals outside this account",
+    ),
+    "E9116": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Keep",
+                    [
+                        "secretsmanager:PutResourcePolicy",
+                        "secretsmanager:DeleteResourcePolicy",
+                    ],
+                    ArnNotLike={
+                        "aws:PrincipalArn": [{"Fn::Sub": ROLE}, ANY_ACCOUNT_DEPLOYERS]
+                    },
+                )
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Keep",
+                    ["secretsmanager:DeleteResourcePolicy"],
+                    ArnNotLike={"aws:PrincipalArn": [{"Fn::Sub": ROLE}]},
+                )
+            )
+        ),
+        "denies changing the resource policy without exempting DeployerRoleNames: CloudFormation would be "
+        "locked out of its own stack",
     ),
     "E9121": (
         resources(
@@ -417,72 +509,76 @@ def test_a_second_rule_state_or_any_path_variant_does_not_hide_a_fault():
     assert findings("E9112", template)
 
 
-# The defect each rule is named for, in the templates as they were (env, rule id, how many findings).
+# The templates as they were, one set per round of rules; each set keeps its own parameter files.
+FIXTURES = ROOT / "tests" / "fixtures"
+BEFORE_ROLE_NAMES = FIXTURES / "templates-before-role-names"
+# The defect each rule is named for, in the templates as they were (set, env, rule id, how many findings).
 BEFORE_FINDINGS = [
-    ("dev", "E9101", 2),
-    ("dev", "E9102", 1),
-    ("dev", "E9103", 1),
-    ("dev", "E9104", 3),
-    ("dev", "E9111", 1),
-    ("dev", "E9113", 2),
-    ("prod", "E9112", 4),
-    ("prod", "E9114", 2),
-    ("prod", "E9121", 3),
-    ("prod", "E9122", 2),
-    ("staging", "E9121", 3),
-    ("staging", "E9122", 2),
+    ("before-aws-checks", "dev", "E9101", 2),
+    ("before-aws-checks", "dev", "E9102", 1),
+    ("before-aws-checks", "dev", "E9103", 1),
+    ("before-aws-checks", "dev", "E9104", 3),
+    ("before-aws-checks", "dev", "E9111", 1),
+    ("before-aws-checks", "dev", "E9113", 2),
+    ("before-aws-checks", "prod", "E9112", 4),
+    ("before-aws-checks", "prod", "E9114", 2),
+    ("before-aws-checks", "prod", "E9121", 3),
+    ("before-aws-checks", "prod", "E9122", 2),
+    ("before-aws-checks", "staging", "E9121", 3),
+    ("before-aws-checks", "staging", "E9122", 2),
+    # Operators named by ARN, no deployer: CloudFormation locked out of its own stacks.
+    ("before-role-names", "dev", "E9113", 2),
+    ("before-role-names", "staging", "E9113", 2),
+    ("before-role-names", "staging", "E9116", 2),
+    ("before-role-names", "prod", "E9113", 2),
+    ("before-role-names", "prod", "E9116", 2),
 ]
 
 
-@pytest.fixture(scope="module")
-def before_findings(linter) -> dict[str, list[str]]:
-    """cfn-lint (the build's linter, rules and all) over each template as it was."""
-    parameters = {
-        "dev": {"AlertEmail": "", "ReaderPrincipalArns": ""},
-        "staging": {
-            "AlertEmail": "",
-            "ReaderPrincipalArns": "",
-            "BreakGlassRoleName": "bg",
-        },
-        "prod": {
-            "AlertEmail": "",
-            "ReaderPrincipalArns": "",
-            "BreakGlassRoleName": "bg",
-        },
+def _fixture_parameters() -> dict[tuple[str, str], tuple[str, dict[str, str]]]:
+    old = {"AlertEmail": "", "ReaderPrincipalArns": ""}
+    guarded = {**old, "BreakGlassRoleName": "bg"}
+    found = {
+        ("before-aws-checks", "dev"): old,
+        ("before-aws-checks", "staging"): guarded,
+        ("before-aws-checks", "prod"): guarded,
     }
-    return {
-        env: linter.lint(
-            LintJob(
-                (BEFORE / f"{env}.json").read_text(),
-                ("us-east-1",),
-                parameters[env],
-                "p.json",
-            )
+    for env in ("dev", "staging", "prod"):
+        found[("before-role-names", env)] = load_parameter_file(
+            BEFORE_ROLE_NAMES / f"{env}.params.json"
         )
-        for env in parameters
+    return {
+        key: (str(FIXTURES / f"templates-{key[0]}" / f"{key[1]}.json"), values)
+        for key, values in found.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def before_findings(linter) -> dict[tuple[str, str], list[str]]:
+    """cfn-lint (the build's linter, rules and all) over each template as it was."""
+    return {
+        key: linter.lint(
+            LintJob(Path(path).read_text(), ("us-east-1",), parameters, "p.json")
+        )
+        for key, (path, parameters) in _fixture_parameters().items()
     }
 
 
 @pytest.mark.parametrize(
-    "env, rule_id, count",
+    "fixture_set, env, rule_id, count",
     BEFORE_FINDINGS,
-    ids=[f"{e}-{r}" for e, r, _ in BEFORE_FINDINGS],
+    ids=[f"{f}-{e}-{r}" for f, e, r, _ in BEFORE_FINDINGS],
 )
 def test_each_rule_catches_its_defect_in_the_templates_as_they_were(
-    before_findings, env, rule_id, count
+    before_findings, fixture_set, env, rule_id, count
 ):
-    assert (
-        sum(
-            finding.startswith(f"cfn-lint {rule_id} ")
-            for finding in before_findings[env]
-        )
-        == count
-    )
+    found = before_findings[(fixture_set, env)]
+    assert sum(finding.startswith(f"cfn-lint {rule_id} ") for finding in found) == count
 
 
-# Rules that guard something the templates already did right before the rules
-# existed; each is shown to catch its defect on today's template, planted, below.
-GUARDS_WHAT_WAS_ALREADY_RIGHT = {"E9105"}
+# Rules that guard something no template as it was got wrong; each is shown
+# to catch its defect planted into today's template, below.
+GUARDS_WHAT_WAS_ALREADY_RIGHT = {"E9105", "E9115"}
 
 
 def test_every_rule_fires_on_the_templates_as_they_were(before_findings):
@@ -491,6 +587,21 @@ def test_every_rule_fires_on_the_templates_as_they_were(before_findings):
     }
     assert set(RULES) - GUARDS_WHAT_WAS_ALREADY_RIGHT <= fired
     assert not GUARDS_WHAT_WAS_ALREADY_RIGHT & fired
+
+
+def test_e9115_catches_todays_template_without_its_outside_account_deny():
+    template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
+    assert findings("E9115", template) == []
+    planted = copy.deepcopy(template)
+    for resource in planted["Resources"].values():
+        if resource["Type"] == "AWS::SecretsManager::ResourcePolicy":
+            statements = resource["Properties"]["ResourcePolicy"]["Statement"]
+            statements[:] = [
+                s for s in statements if s.get("Sid") != "DenyPrincipalsOutsideAccount"
+            ]
+    found = findings("E9115", planted)
+    # Both secrets, the policy-change guard and the allow-list (inside its Fn::If).
+    assert len(found) == 4 and all("exempts roles of any account" in f for f in found)
 
 
 def without_eventbridge_key_use(template: dict[str, Any]) -> dict[str, Any]:

@@ -168,8 +168,8 @@ def test_the_build_refuses_a_parameter_file_with_an_alpaca_key_in_it(tmp_path, c
     path = params / "dev" / "secrets.json"
     path.write_text(
         path.read_text().replace(
-            '"ParameterKey": "ReaderPrincipalArns", "ParameterValue": ""',
-            '"ParameterKey": "ReaderPrincipalArns", "ParameterValue": "'
+            '"ParameterKey": "OperatorRoleNames", "ParameterValue": ""',
+            '"ParameterKey": "OperatorRoleNames", "ParameterValue": "'
             + "PK"
             + "7QW3ZL9XK2M4B8N6R1"
             + '"',
@@ -191,7 +191,7 @@ def test_the_build_refuses_a_parameter_file_with_an_alpaca_key_in_it(tmp_path, c
     )
     err = capsys.readouterr().err
     assert (
-        f"build.py: dev: {path}: parameter ReaderPrincipalArns holds something shaped like Alpaca key id"
+        f"build.py: dev: {path}: parameter OperatorRoleNames holds something shaped like Alpaca key id"
         in err.splitlines()
     )
     assert "7QW3ZL9XK2M4B8N6R1" not in err

@@ -19,7 +19,7 @@ from generator.checks.template_rules import (
 )
 from generator.environments import ENVIRONMENTS, get_environment
 from generator.parameter_files import load_parameter_file, parameter_file_path
-from helpers import ENV_NAMES
+from helpers import ENV_NAMES, committed_parameters
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
@@ -50,24 +50,14 @@ def test_cloudformation_limits_on_size_and_counts():
 def test_a_parameter_value_over_4096_bytes_is_refused_before_its_pattern_is_tried(
     templates,
 ):
-    parameters = {
-        "AlertEmail": "a@b.c" + "x" * 50_000_000,
-        "ReaderPrincipalArns": "",
-        "OperatorPrincipalArns": "",
-        "BreakGlassRoleName": "bg",
-    }
+    parameters = committed_parameters("prod", AlertEmail="a@b.c" + "x" * 50_000_000)
     assert parameter_problems(templates["prod"], parameters, "p.json") == [
         "p.json: parameter AlertEmail is over CloudFormation's 4096-byte limit for a value"
     ]
 
 
 def test_a_parameter_key_is_escaped_when_quoted_back(templates):
-    parameters = {
-        "AlertEmail": "",
-        "ReaderPrincipalArns": "",
-        "OperatorPrincipalArns": "",
-        "BreakGlassRoleName": "bg",
-    }
+    parameters = committed_parameters("prod")
     forged = "X\nbuild.py: prod: all clear\x1b[2J"
     problems = parameter_problems(
         templates["prod"], {**parameters, forged: "v"}, "p.json"
@@ -136,65 +126,66 @@ def test_bad_tag_missing_tag_and_bad_name_are_reported(templates):
     )
 
 
+PROD = committed_parameters("prod")
+WITHOUT_BREAK_GLASS = {k: v for k, v in PROD.items() if k != "BreakGlassRoleName"}
+
+
 @pytest.mark.parametrize(
     "parameters, expected",
     [
+        (PROD, []),
         (
-            {
-                "AlertEmail": "",
-                "OperatorPrincipalArns": "",
-                "ReaderPrincipalArns": "",
-                "BreakGlassRoleName": "bg",
-            },
-            [],
-        ),
-        (
-            {"AlertEmail": "", "OperatorPrincipalArns": "", "ReaderPrincipalArns": ""},
+            WITHOUT_BREAK_GLASS,
             [
                 "p.json: parameter BreakGlassRoleName is missing (every parameter is set explicitly)"
             ],
         ),
+        ({**PROD, "Extra": "x"}, ["p.json: parameter Extra is not in the template"]),
         (
-            {
-                "AlertEmail": "",
-                "OperatorPrincipalArns": "",
-                "ReaderPrincipalArns": "",
-                "BreakGlassRoleName": "bg",
-                "Extra": "x",
-            },
-            ["p.json: parameter Extra is not in the template"],
-        ),
-        (
-            {
-                "AlertEmail": "not-an-email",
-                "OperatorPrincipalArns": "",
-                "ReaderPrincipalArns": "",
-                "BreakGlassRoleName": "bg",
-            },
+            {**PROD, "AlertEmail": "not-an-email"},
             ["p.json: parameter AlertEmail does not match empty, or one email address"],
         ),
         (
-            {
-                "AlertEmail": "",
-                "OperatorPrincipalArns": "",
-                "ReaderPrincipalArns": "arn:aws:iam::111122223333:role/a, arn:aws:iam::111122223333:role/b",
-                "BreakGlassRoleName": "bg",
-            },
+            {**PROD, "ReaderRoleNames": "a, b"},
             [
-                "p.json: parameter ReaderPrincipalArns does not match empty, or IAM principal ARNs separated by commas, without spaces"
+                "p.json: parameter ReaderRoleNames does not match empty, or IAM role names separated by "
+                "commas, without spaces; a trailing * matches a suffix"
+            ],
+        ),
+        (
+            {**PROD, "ReaderRoleNames": "arn:aws:iam::111122223333:role/a"},
+            [
+                "p.json: parameter ReaderRoleNames does not match empty, or IAM role names separated by "
+                "commas, without spaces; a trailing * matches a suffix"
+            ],
+        ),
+        (
+            {**PROD, "DeployerRoleNames": ""},
+            [
+                "p.json: parameter DeployerRoleNames does not match IAM role names separated by commas, "
+                "without spaces; a trailing * matches a suffix"
             ],
         ),
         (
             {
+                **PROD,
                 "AlertEmail": "ops@example.com",
-                "OperatorPrincipalArns": "",
-                "ReaderPrincipalArns": "arn:aws:iam::111122223333:role/a,arn:aws:iam::111122223333:role/b",
-                "BreakGlassRoleName": "bg",
+                "ReaderRoleNames": "quote-fetcher,order-router",
+                "OperatorRoleNames": "AWSReservedSSO_PlatformEngineer_*",
             },
             [],
         ),
     ],
-    ids=["complete", "missing", "unknown", "bad-email", "space-in-list", "filled-in"],
+    ids=[
+        "complete",
+        "missing",
+        "unknown",
+        "bad-email",
+        "space-in-list",
+        "an-arn-not-a-name",
+        "no-deployer",
+        "filled-in",
+    ],
 )
 def test_parameter_file_must_match_the_template(templates, parameters, expected):
     assert parameter_problems(templates["prod"], parameters, "p.json") == expected

@@ -15,7 +15,10 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 POLICY_PROPERTIES = ("PolicyDocument", "ResourcePolicy", "KeyPolicy")
 NEGATED_OPERATORS = ("ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals")
-OPERATOR_PARAMETER = "OperatorPrincipalArns"
+OPERATOR_PARAMETER = "OperatorRoleNames"
+DEPLOYER_PARAMETER = "DeployerRoleNames"
+# An ARN pattern of any account: "arn:<partition>:iam::*:...".
+_ANY_ACCOUNT_ARN = re.compile(r"^arn:[^:]*:iam::\*:")
 # A role at the root path in an ARN pattern: ":role/" then a name without "/" or "*".
 _ROOT_PATH_ROLE = re.compile(r":role/(?P<name>[^/*]+)$")
 
@@ -149,16 +152,16 @@ class RoleArnMatchesAnyPath(CloudFormationLintRule):
         return matches
 
 
-class ReadAllowListExemptsOperators(CloudFormationLintRule):
+class ReadAllowListExemptsOperatorsAndDeployers(CloudFormationLintRule):
     id = "E9113"
-    shortdesc = (
-        "A Deny of GetSecretValue outside an allow-list must exempt the operators"
-    )
+    shortdesc = "A Deny of GetSecretValue outside an allow-list must exempt the operators and the deployers"
     description = (
         "An explicit Deny wins over every Allow, so a Deny of GetSecretValue to everyone outside an allow-list "
-        "also locks out the people who check and rotate the value (trading-secrets status and put) unless "
-        f"they are exempt: reference the {OPERATOR_PARAMETER} parameter in its condition. Source: IAM User "
-        "Guide, 'Policy evaluation logic'."
+        "also locks out the people who check and rotate the value (trading-secrets status and put), and "
+        "CloudFormation itself, whose read and update handlers of AWS::SecretsManager::Secret call "
+        f"GetSecretValue as the deployer, unless they are exempt: reference {OPERATOR_PARAMETER} and "
+        f"{DEPLOYER_PARAMETER} in its condition. Source: IAM User Guide, 'Policy evaluation logic'; the "
+        "AWS::SecretsManager::Secret resource provider schema, handler permissions."
     )
     source_url = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
     tags = ["resources", "secretsmanager", "iam"]
@@ -169,17 +172,115 @@ class ReadAllowListExemptsOperators(CloudFormationLintRule):
             cfn, "AWS::SecretsManager::ResourcePolicy"
         ):
             allow_list = _principal_arn_values(statement, NEGATED_OPERATORS)
-            if (
+            if not (
                 statement.get("Effect") == "Deny"
                 and _grants(statement, "secretsmanager:GetSecretValue")
                 and allow_list
-                and not _refers_to_parameter(allow_list, OPERATOR_PARAMETER)
             ):
+                continue
+            missing = [
+                name
+                for name in (OPERATOR_PARAMETER, DEPLOYER_PARAMETER)
+                if not _refers_to_parameter(allow_list, name)
+            ]
+            if missing:
                 matches.append(
                     RuleMatch(
                         [*path, "Condition"],
                         f"{logical_id} statement {statement.get('Sid', '(no Sid)')} denies GetSecretValue outside "
-                        f"an allow-list that does not exempt {OPERATOR_PARAMETER}",
+                        f"an allow-list that does not exempt {' or '.join(missing)}",
+                    )
+                )
+        return matches
+
+
+def _denies_every_other_account(statement: dict[str, Any]) -> bool:
+    """A Deny of every Secrets Manager action to principals whose account is not this one."""
+    tests = (statement.get("Condition") or {}).get("StringNotEquals", {})
+    return (
+        statement.get("Effect") == "Deny"
+        and bool(_actions(statement) & {"secretsmanager:*", "*"})
+        and any(key.lower() == "aws:principalaccount" for key in tests)
+    )
+
+
+class AnyAccountExemptionNeedsOutsideAccountDeny(CloudFormationLintRule):
+    id = "E9115"
+    shortdesc = (
+        "A guard that exempts roles of any account needs a Deny of every other account"
+    )
+    description = (
+        "A Deny whose aws:PrincipalArn exemption matches a role name in any account (arn:...:iam::*:role...) "
+        "would exempt a role of that name in another account too, unless the same policy denies every "
+        "Secrets Manager action to principals outside this account: an explicit Deny wins wherever it "
+        "applies. Source: IAM User Guide, 'Policy evaluation logic' and 'AWS global condition context keys' "
+        "(aws:PrincipalAccount)."
+    )
+    source_url = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
+    tags = ["resources", "secretsmanager", "iam"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        by_policy: dict[str, list[tuple[list[Any], dict[str, Any]]]] = {}
+        for logical_id, path, statement in _policy_statements(
+            cfn, "AWS::SecretsManager::ResourcePolicy"
+        ):
+            by_policy.setdefault(logical_id, []).append((path, statement))
+        matches = []
+        for logical_id, statements in by_policy.items():
+            if any(_denies_every_other_account(s) for _, s in statements):
+                continue
+            for path, statement in statements:
+                patterns = _strings(_principal_arn_values(statement, NEGATED_OPERATORS))
+                if statement.get("Effect") == "Deny" and any(
+                    _ANY_ACCOUNT_ARN.match(pattern) for pattern in patterns
+                ):
+                    matches.append(
+                        RuleMatch(
+                            [*path, "Condition"],
+                            f"{logical_id} statement {statement.get('Sid', '(no Sid)')} exempts roles of any "
+                            "account, and no statement denies principals outside this account",
+                        )
+                    )
+        return matches
+
+
+class PolicyChangeGuardExemptsDeployers(CloudFormationLintRule):
+    id = "E9116"
+    shortdesc = (
+        "A Deny of changing a secret's resource policy must exempt the deployers"
+    )
+    description = (
+        "CloudFormation creates, updates and deletes AWS::SecretsManager::ResourcePolicy with the deployer's "
+        "credentials (PutResourcePolicy, DeleteResourcePolicy). A Deny of those calls that does not exempt "
+        f"the deployer, through the {DEPLOYER_PARAMETER} parameter, locks CloudFormation out of its own "
+        "stack: no later update may touch the policy, and a failed first create cannot delete what it "
+        "made. Source: the AWS::SecretsManager::ResourcePolicy resource provider schema, handler "
+        "permissions; CloudFormation User Guide, 'AWS CloudFormation service role'."
+    )
+    source_url = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html"
+    tags = ["resources", "secretsmanager", "iam", "cloudformation"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches = []
+        for logical_id, path, statement in _policy_statements(
+            cfn, "AWS::SecretsManager::ResourcePolicy"
+        ):
+            exempt = _principal_arn_values(statement, NEGATED_OPERATORS)
+            if (
+                statement.get("Effect") == "Deny"
+                and exempt
+                and any(
+                    _grants(statement, f"secretsmanager:{action}")
+                    for action in ("PutResourcePolicy", "DeleteResourcePolicy")
+                )
+                and not _refers_to_parameter(exempt, DEPLOYER_PARAMETER)
+            ):
+                matches.append(
+                    RuleMatch(
+                        [*path, "Condition"],
+                        f"{logical_id} statement {statement.get('Sid', '(no Sid)')} denies changing the resource "
+                        f"policy without exempting {DEPLOYER_PARAMETER}: CloudFormation would be locked out "
+                        "of its own stack",
                     )
                 )
         return matches
