@@ -89,6 +89,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="write nothing; exit 1 if a template on disk differs from the code",
     )
     parser.add_argument(
+        "--allow-replacement",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="let a reviewed change remove or replace this stateful resource (repeatable, one id each)",
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="log warnings and errors only"
     )
     parser.add_argument(
@@ -190,6 +197,7 @@ def _build_or_check(
         cache_dir=None if args.no_cache else args.cache_dir,
         max_lint_workers=args.jobs,
         lint_workers=early_lint_workers,
+        allow_replacement=args.allow_replacement,
     )
     _print_summary(results)
     return ExitCode.OK

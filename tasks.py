@@ -93,7 +93,16 @@ class VirtualEnvironment:
             digest.update(requirement.encode())
         for path in (
             self.constraints,
-            *((ROOT / "setup.cfg", ROOT / "pyproject.toml") if self is PROJECT else ()),
+            # The package's metadata, its version (generator/__init__.py) included.
+            *(
+                (
+                    ROOT / "setup.cfg",
+                    ROOT / "pyproject.toml",
+                    ROOT / "generator" / "__init__.py",
+                )
+                if self is PROJECT
+                else ()
+            ),
         ):
             digest.update(path.read_bytes() if path.exists() else b"")
         return digest.hexdigest()[:16]

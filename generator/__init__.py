@@ -18,5 +18,7 @@ Three rooms, for three kinds of user:
 """
 
 # Written into every template's Metadata, so a deployed stack can be traced to
-# the code that made it; each release has its entry in CHANGELOG.md.
-__version__ = "0.2.0"
+# the code that made it; each release has its entry in CHANGELOG.md. Between
+# releases it is a development version, and the changelog's Unreleased section
+# says what it holds.
+__version__ = "0.3.0.dev0"

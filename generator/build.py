@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -20,9 +21,10 @@ from generator.checks.limits import TEMPLATE_BODY_MAX_BYTES
 from generator.checks.lint import LintJob
 from generator.checks.lint_cache import LintVerdictCache
 from generator.checks.lint_workers import LintWorkers
+from generator.checks.replacement import Replacement, blocking, replacements
 from generator.checks.template_rules import static_problems
 from generator.environments import Environment
-from generator.errors import ValidationFailed
+from generator.errors import ConfigurationError, ValidationFailed
 from generator.files import printable, read_regular_text, write_all_or_nothing
 from generator.leaks import redact
 from generator.parameter_files import (
@@ -30,6 +32,7 @@ from generator.parameter_files import (
     parameter_file_path,
     refuse_lockout,
 )
+from generator.stack_policy import STACK_POLICY_FILE_NAME, render_stack_policy
 from generator.template import build_template, render
 
 LOG = logging.getLogger(__name__)
@@ -52,6 +55,72 @@ class BuildResult:
 
 def template_path(output_dir: Path, env: Environment) -> Path:
     return output_dir / env.name / TEMPLATE_FILE_NAME
+
+
+def stack_policy_path(output_dir: Path, env: Environment) -> Path:
+    return output_dir / env.name / STACK_POLICY_FILE_NAME
+
+
+def _read_on_disk(path: Path, output_dir: Path) -> str:
+    """A file the build wrote before, read as untrusted: regular, bounded, inside `output_dir`."""
+    return read_regular_text(path, 2 * TEMPLATE_BODY_MAX_BYTES, within=output_dir)
+
+
+def _previous_template(path: Path, output_dir: Path) -> dict[str, object] | None:
+    """The template on disk (the committed one), or None where there is none yet."""
+    if not path.exists() and not path.is_symlink():
+        LOG.info("%s: no template yet: nothing to compare for replacements", path)
+        return None
+    try:
+        document = json.loads(_read_on_disk(path, output_dir))
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        raise ConfigurationError(
+            f"cannot check {printable(str(path))} for replacements: it is not a JSON template; "
+            "restore the committed file (git checkout -- <file>), or remove it to build without comparing"
+        )
+    return document
+
+
+def _replacement_findings(
+    drafts: Sequence[_Draft], output_dir: Path, allowed: frozenset[str]
+) -> list[str]:
+    """What each new template would remove or replace of the one on disk, less what `allowed` names."""
+    found: dict[str, list[Replacement]] = {}
+    for draft in drafts:
+        previous = _previous_template(template_path(output_dir, draft.env), output_dir)
+        if previous is not None:
+            found[draft.env.name] = replacements(previous, json.loads(draft.text))
+    changed = {r.logical_id for listed in found.values() for r in listed}
+    if unused := sorted(allowed - changed):
+        raise ConfigurationError(
+            f"--allow-replacement {', '.join(unused)}: no template would remove or replace "
+            + ("that resource" if len(unused) == 1 else "those resources")
+            + (f" (these would be: {', '.join(sorted(changed))})" if changed else "")
+        )
+    findings = []
+    for env_name, listed in found.items():
+        stopped, let_through = blocking(listed, allowed)
+        for replacement in let_through:
+            LOG.warning(
+                "%s: allowed by --allow-replacement %s: %s",
+                env_name,
+                replacement.logical_id,
+                replacement,
+            )
+        findings += [
+            f"{env_name}: {replacement}; once reviewed, build with "
+            f"--allow-replacement {replacement.logical_id}"
+            for replacement in stopped
+        ]
+        LOG.info(
+            "%s: replacement guard: %d stateful resource(s) removed or replaced, %d allowed",
+            env_name,
+            len(stopped),
+            len(let_through),
+        )
+    return findings
 
 
 def generate(env: Environment, catalogue: Iterable[SecretSpec] = CATALOGUE) -> str:
@@ -103,6 +172,7 @@ def build(
     cache_dir: Path | None = None,
     max_lint_workers: int | None = None,
     lint_workers: LintWorkers | None = None,
+    allow_replacement: Iterable[str] = (),
 ) -> list[BuildResult]:
     """Generate and validate every environment's template, then write them all, or none if any fails.
 
@@ -112,6 +182,10 @@ def build(
     more). A caller that knows cfn-lint will be needed can pass `lint_workers`
     it entered earlier, so that cfn-lint loads while this module's own
     imports do; the caller then ends them.
+
+    Before anything is written, each new template is compared with the one on
+    disk (the committed one): a change that removes or replaces a stateful
+    resource fails the build unless its logical id is in `allow_replacement`.
     """
     catalogue = tuple(catalogue)
     cache = LintVerdictCache(cache_dir, lint_config)
@@ -163,6 +237,9 @@ def build(
     all_findings = [
         f"{draft.env.name}: {finding}" for draft in drafts for finding in draft.findings
     ]
+    all_findings += _replacement_findings(
+        drafts, output_dir, frozenset(allow_replacement)
+    )
     if all_findings:
         raise ValidationFailed(all_findings)
     results = [
@@ -176,11 +253,15 @@ def build(
         )
         for draft in drafts
     ]
-    write_all_or_nothing(
-        {result.path: draft.text for result, draft in zip(results, drafts, strict=True)}
-    )
-    for result in results:
-        LOG.info("%s: wrote %s", result.env.name, result.path)
+    files = {}
+    for result, draft in zip(results, drafts, strict=True):
+        files[result.path] = draft.text
+        files[stack_policy_path(output_dir, draft.env)] = render_stack_policy(
+            json.loads(draft.text)
+        )
+    write_all_or_nothing(files)
+    for path in files:
+        LOG.info("wrote %s", path)
     return results
 
 
@@ -211,7 +292,7 @@ def check(
     output_dir: Path,
     catalogue: Iterable[SecretSpec] = CATALOGUE,
 ) -> list[str]:
-    """How the templates on disk differ from what the code generates; empty when they match.
+    """How the templates and stack policies on disk differ from what the code generates; empty when they match.
 
     No lint here: a byte-identical template was validated when it was written.
     The files on disk are read as untrusted: regular files only, bounded,
@@ -220,12 +301,18 @@ def check(
     catalogue = tuple(catalogue)
     differences = []
     for env in environments:
-        path = template_path(output_dir, env)
-        if not path.exists() and not path.is_symlink():
-            differences.append(f"{printable(str(path))} is missing")
-            continue
-        actual = read_regular_text(path, 2 * TEMPLATE_BODY_MAX_BYTES, within=output_dir)
-        expected = generate(env, catalogue)
-        if actual != expected:
-            differences.append(_diff(path, actual, expected))
+        template = generate(env, catalogue)
+        for path, expected in (
+            (template_path(output_dir, env), template),
+            (
+                stack_policy_path(output_dir, env),
+                render_stack_policy(json.loads(template)),
+            ),
+        ):
+            if not path.exists() and not path.is_symlink():
+                differences.append(f"{printable(str(path))} is missing")
+                continue
+            actual = _read_on_disk(path, output_dir)
+            if actual != expected:
+                differences.append(_diff(path, actual, expected))
     return differences

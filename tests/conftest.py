@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,22 @@ def warm_lint_cache(passed_lint_cache: Path, tmp_path: Path) -> Path:
     cache = tmp_path / "warm-lint-cache"
     shutil.copytree(passed_lint_cache, cache)
     return cache
+
+
+@pytest.fixture
+def params_copy(tmp_path, root) -> Path:
+    """A copy of the parameter files, to break without touching the repository."""
+    target = tmp_path / "params"
+    shutil.copytree(root / "params", target)
+    return target
+
+
+@pytest.fixture
+def committed_copy(tmp_path, root) -> Path:
+    """A copy of the committed templates, to edit and rebuild without touching the repository."""
+    target = tmp_path / "templates"
+    shutil.copytree(root / "templates", target)
+    return target
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; absent without it

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,22 +43,6 @@ def private_cache(tmp_path, monkeypatch) -> Path:
     return cache
 
 
-@pytest.fixture
-def params_copy(tmp_path, root) -> Path:
-    """A copy of the parameter files, to break without touching the repository."""
-    target = tmp_path / "params"
-    shutil.copytree(root / "params", target)
-    return target
-
-
-@pytest.fixture
-def committed_copy(tmp_path, root) -> Path:
-    """A copy of the committed templates, to edit and rebuild without touching the repository."""
-    target = tmp_path / "templates"
-    shutil.copytree(root / "templates", target)
-    return target
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -83,7 +66,7 @@ def test_usage_errors_exit_2_with_one_line_and_touch_nothing(tmp_path, args, mes
 def test_builds_one_environment_where_asked(tmp_path, root):
     result = run_cli("--env", "prod", "--output-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert sorted(snapshot(tmp_path)) == ["prod/secrets.json"]
+    assert sorted(snapshot(tmp_path)) == ["prod/secrets.json", "prod/stack-policy.json"]
     assert (tmp_path / "prod/secrets.json").read_bytes() == (
         root / "templates/prod/secrets.json"
     ).read_bytes()
@@ -108,9 +91,9 @@ def test_default_builds_all_and_two_builds_are_byte_identical(
     assert cli.main(["--output-dir", str(tmp_path / "b")]) == 0
     first, second = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
     assert sorted(first) == [
-        "dev/secrets.json",
-        "prod/secrets.json",
-        "staging/secrets.json",
+        f"{env}/{name}"
+        for env in ("dev", "prod", "staging")
+        for name in ("secrets.json", "stack-policy.json")
     ]
     assert first == second
 

@@ -118,8 +118,9 @@ def test_an_interrupt_during_the_renames_waits_for_them_and_says_so(
         "build.py: error: interrupted after every file was written"
     ]
     assert snapshot(stale) == {
-        f"{env}/secrets.json": (ROOT / "templates" / env / "secrets.json").read_bytes()
+        f"{env}/{name}": (ROOT / "templates" / env / name).read_bytes()
         for env in ("dev", "prod", "staging")
+        for name in ("secrets.json", "stack-policy.json")
     }
     assert not list(stale.glob(TEMPORARIES))
 
@@ -294,17 +295,6 @@ def test_check_reads_only_regular_utf8_files_of_bounded_size_inside_the_tree(
 
 
 # Parameter files a user got wrong, or that someone made hostile.
-
-
-@pytest.fixture
-def params_copy(tmp_path) -> Path:
-    target = tmp_path / "params"
-    for env in ("dev", "staging", "prod"):
-        (target / env).mkdir(parents=True)
-        (target / env / "secrets.json").write_text(
-            (ROOT / "params" / env / "secrets.json").read_text()
-        )
-    return target
 
 
 @pytest.mark.parametrize(

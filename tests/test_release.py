@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 import yaml
+from packaging.version import Version
 
 from generator import __version__
 from generator.build import generate
@@ -25,11 +26,16 @@ def test_every_template_records_the_generator_version(env_name):
     }
 
 
-def test_the_changelog_has_an_entry_for_this_version_first():
+def test_the_changelog_leads_with_this_version():
+    """A release leads with its own entry; a development version with Unreleased, above an older release."""
     headings = re.findall(
         r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE
     )
-    assert headings[0] == __version__
+    if Version(__version__).is_devrelease:
+        assert headings[0] == "Unreleased"
+        assert Version(headings[1]) < Version(__version__)
+    else:
+        assert headings[0] == __version__
 
 
 def test_the_package_version_is_the_generators():
