@@ -90,6 +90,8 @@ TEARDOWN = Account("333333333333")
 ALERTS = Account("555555555555")
 FAULTS = Account("666666666666")
 BROKEN = Account("777777777777")
+STRICT = Account("888888888888")
+DEPLOY = Account("999999999999")
 
 
 def client(service: str, region: str = "us-east-1") -> Any:

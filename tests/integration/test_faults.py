@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from deploy_support import FAULTS, deployed
-from fault_proxy import Fault, FaultProxy, fault_proxy
+from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from generator.environments import ENVIRONMENTS
 from generator.leaks import output_leaks
 from generator.ops import cli as ops_cli
@@ -63,8 +63,9 @@ def prod() -> Iterator[None]:
 
 
 @pytest.fixture
-def proxy(prod) -> Iterator[FaultProxy]:
-    with fault_proxy(os.environ["AWS_ENDPOINT_URL"]) as running:
+def proxy(prod) -> Iterator[EngineProxy]:
+    # Strict: the label compare-and-swap that put and rollback rely on is enforced, as AWS does.
+    with engine_proxy(os.environ["AWS_ENDPOINT_URL"], strict=True) as running:
         yield running
 
 
@@ -107,7 +108,12 @@ def assert_said_nothing_secret(run: Run) -> None:
 
 
 def in_process(
-    monkeypatch, capsys, caplog, proxy: FaultProxy, *argv: str, stdin: str | None = None
+    monkeypatch,
+    capsys,
+    caplog,
+    proxy: EngineProxy,
+    *argv: str,
+    stdin: str | None = None,
 ) -> Run:
     for name, value in {**FAULTS.credentials, "AWS_ENDPOINT_URL": proxy.url}.items():
         monkeypatch.setenv(name, value)
@@ -123,7 +129,7 @@ def in_process(
     return run
 
 
-def put(monkeypatch, capsys, caplog, proxy: FaultProxy, *extra: str) -> Run:
+def put(monkeypatch, capsys, caplog, proxy: EngineProxy, *extra: str) -> Run:
     tag = uuid.uuid4().hex[:8]
     PUT_VALUES.extend(fake_value(tag).values())
     return in_process(
@@ -142,7 +148,7 @@ def put(monkeypatch, capsys, caplog, proxy: FaultProxy, *extra: str) -> Run:
     )
 
 
-def rollback(monkeypatch, capsys, caplog, proxy: FaultProxy) -> Run:
+def rollback(monkeypatch, capsys, caplog, proxy: EngineProxy) -> Run:
     """The plain rollback an operator runs: to the common AWSPREVIOUS, no prompt."""
     return in_process(
         monkeypatch,
