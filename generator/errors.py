@@ -27,6 +27,12 @@ class ExitCode(enum.IntEnum):
     # The regions disagree, or another change got there first: this command
     # changed nothing for consumers; the message says how to converge.
     CONFLICT = 7
+    # deploy: the change would remove or replace a stateful resource, and no
+    # --allow-replacement names it; nothing was changed.
+    REPLACEMENT_REFUSED = 8
+    # A write request was sent and no answer came back, nor could the state be
+    # read back: it may or may not have landed; the message names how to learn which.
+    OUTCOME_UNKNOWN = 9
     INTERRUPTED = (
         130  # Ctrl-C, as a shell reports SIGINT; the message says what was written
     )
@@ -118,6 +124,18 @@ class Conflict(_ReportedChange):
     """The regions disagree, or another change got there first; nothing of this command became current (exit 7)."""
 
     exit_code = ExitCode.CONFLICT
+
+
+class ReplacementRefused(_ReportedChange):
+    """A deploy would remove or replace a stateful resource that no --allow-replacement names (exit 8)."""
+
+    exit_code = ExitCode.REPLACEMENT_REFUSED
+
+
+class OutcomeUnknown(_ReportedChange):
+    """A write was sent, and whether it landed cannot be told (exit 9)."""
+
+    exit_code = ExitCode.OUTCOME_UNKNOWN
 
 
 class Interrupted(_ReportedChange):

@@ -48,13 +48,18 @@ class Fault:
     times: int = 1_000_000  # how many matching requests it applies to
     seconds: float = 0.0  # for hang, delay and signal
     pid: int | None = None  # for signal
+    # Only once a request for this operation has been seen (None: from the start).
+    after: str | None = None
     applied: int = 0
 
-    def matches(self, operation: str, region: str) -> bool:
+    def matches(self, operation: str, region: str, seen: list[Seen]) -> bool:
         return (
             self.operation == operation
             and self.region in (None, region)
             and self.applied < self.times
+            and (
+                self.after is None or any(s.operation == self.after for s in seen[:-1])
+            )
         )
 
 
@@ -95,7 +100,7 @@ class EngineProxy:
 
     def fault_for(self, operation: str, region: str) -> Fault | None:
         for fault in self.faults:
-            if fault.matches(operation, region):
+            if fault.matches(operation, region, self.seen):
                 fault.applied += 1
                 return fault
         return None
@@ -186,7 +191,13 @@ def _handler(proxy: EngineProxy) -> type[BaseHTTPRequestHandler]:
                     if action == "error"
                     else (400, "ThrottlingException")
                 )
-                self._answer(wire.json_error(kind, "injected by the fault proxy", code))
+                # In the service's own protocol, so the client reads it as AWS's own error.
+                error = (
+                    wire.query_error
+                    if who.service in wire.QUERY_SERVICES
+                    else wire.json_error
+                )
+                self._answer(error(kind, "injected by the fault proxy", code))
                 return
             if action == "delay" and fault:
                 time.sleep(fault.seconds)

@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 CLOUDFORMATION_NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+# Services that speak the query protocol (XML answers); the others here speak JSON.
+QUERY_SERVICES = frozenset({"cloudformation", "sts", "sns", "iam"})
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/")
 _QUERY_ACTION = re.compile(rb"(?:^|&)Action=([A-Za-z]+)")
 

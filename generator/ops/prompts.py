@@ -33,15 +33,15 @@ def read_value_from_terminal(
     return value
 
 
-def confirm(question: str) -> None:
-    """Ask on the terminal; anything but yes cancels."""
+def confirm(question: str, action: str = "rollback") -> None:
+    """Ask on the terminal; anything but yes cancels `action` (its name, for the messages)."""
     if not sys.stdin.isatty():
         raise ConfigurationError(
-            "no terminal to confirm on; pass --yes to roll back from a script"
+            f"no terminal to confirm on; pass --yes to {action} from a script"
         )
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:
         raise Cancelled("input closed at the prompt; nothing changed") from None
     if answer.strip().lower() not in ("y", "yes"):
-        raise Cancelled("rollback cancelled; nothing changed")
+        raise Cancelled(f"{action} cancelled; nothing changed")

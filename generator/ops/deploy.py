@@ -1,0 +1,100 @@
+"""`trading-secrets deploy`: the supported way to put a committed template in place, on real AWS or the local engine.
+
+It reads and checks the committed template, parameter file and stack
+policy, says which account (from STS) and regions it is about to change, and
+then deploys as the environment says: a stack through a reviewed change set
+(dev, staging), or a self-managed stack set across accounts and regions
+(prod). It passes the capabilities the template needs, never writes a secret
+value, and refuses any change that would remove or replace a stateful
+resource unless --allow-replacement names it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from generator.environments import Environment
+from generator.errors import ConfigurationError
+from generator.files import printable, read_regular_text
+from generator.ops.aws import AwsClients
+from generator.ops.release import Say, caller_account, load_release
+from generator.ops.stack_deploy import deploy_stack
+from generator.ops.stack_set_deploy import Targets, deploy_stack_set
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+# AWS Organizations' pattern for an organizational unit id.
+_ORGANIZATIONAL_UNIT = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
+ACCOUNTS_FILE_MAX_BYTES = 1024 * 1024
+
+
+def read_accounts(
+    accounts: Iterable[str], accounts_file: Path | None
+) -> tuple[str, ...]:
+    """Account ids from the flag and the file (whitespace or comma separated), checked, in order, once each."""
+    listed = list(accounts)
+    if accounts_file is not None:
+        if not accounts_file.exists():
+            raise ConfigurationError(
+                f"accounts file {printable(str(accounts_file))} does not exist"
+            )
+        listed += re.split(
+            r"[\s,]+", read_regular_text(accounts_file, ACCOUNTS_FILE_MAX_BYTES).strip()
+        )
+    wrong = [
+        account for account in listed if account and not _ACCOUNT.fullmatch(account)
+    ]
+    if wrong:
+        raise ConfigurationError(
+            f"not a 12-digit account id: {printable(wrong[0])}"
+            + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else "")
+        )
+    return tuple(dict.fromkeys(account for account in listed if account))
+
+
+def check_organizational_units(units: Iterable[str]) -> tuple[str, ...]:
+    listed = tuple(dict.fromkeys(units))
+    if wrong := [unit for unit in listed if not _ORGANIZATIONAL_UNIT.fullmatch(unit)]:
+        raise ConfigurationError(
+            f"not an organizational unit id (ou-...): {printable(wrong[0])}"
+        )
+    return listed
+
+
+def deploy(
+    env: Environment,
+    aws: AwsClients,
+    say: Say,
+    ask: Callable[[str], None],
+    *,
+    templates_dir: Path,
+    params_dir: Path,
+    allowed: Iterable[str] = (),
+    accounts: tuple[str, ...] = (),
+    organizational_units: tuple[str, ...] = (),
+) -> None:
+    """Deploy `env`'s committed template; `ask` puts the question (and raises Cancelled on no)."""
+    if (accounts or organizational_units) and not env.deployed_as_stack_set:
+        raise ConfigurationError(
+            f"{env.name} deploys as a stack in its own account: --accounts and --organizational-units are for prod's stack set"
+        )
+    if accounts and organizational_units:
+        raise ConfigurationError(
+            "name accounts (self-managed) or organizational units (service-managed), not both"
+        )
+    release = load_release(env, templates_dir, params_dir)
+    account, arn = caller_account(aws, env.regions[0])
+    plan = f"This changes account {account} ({arn}) in {', '.join(env.regions)}."
+    say(
+        f"deploy {env.name}: {release.source} (generator {release.generator_version}), "
+        f"capabilities {', '.join(release.capabilities) or 'none'}; account {account} as {arn}; "
+        f"region(s) {', '.join(env.regions)}"
+    )
+    allowed = set(allowed)
+    if env.deployed_as_stack_set:
+        targets = Targets(accounts or (account,), organizational_units, env.regions)
+        deploy_stack_set(release, targets, account, aws, say, ask, allowed, plan)
+        return
+    for region in env.regions:
+        deploy_stack(release, region, aws, say, ask, allowed, plan)

@@ -1,0 +1,338 @@
+"""deploy for an environment deployed as a stack (dev, staging): through a change set, reviewed before it runs.
+
+The change set says, per resource, what CloudFormation will do: a Remove of
+a stateful resource, or its Replacement (True or Conditional), is refused
+unless --allow-replacement names it. An allowed replacement runs as an
+UpdateStack whose StackPolicyDuringUpdateBody lifts the stack policy for
+that resource only, since a change set cannot carry one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from generator.checks.replacement import blocking, replacements
+from generator.errors import (
+    AwsError,
+    Cancelled,
+    Conflict,
+    Incomplete,
+    Interrupted,
+    OutcomeUnknown,
+    ReplacementRefused,
+)
+from generator.ops.aws import AwsClients
+from generator.ops.change_sets import (
+    change_table,
+    create_change_set,
+    delete_change_set,
+    lifted_policy,
+    refuse_lost_state,
+)
+from generator.ops.release import (
+    LostResponse,
+    Release,
+    Say,
+    cloudformation_errors,
+    event_line,
+    landed_before,
+    stack_name,
+)
+
+POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 10.0
+WAIT_LIMIT_SECONDS = 3600.0
+DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+ROLLED_BACK = {"ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+BUSY_SUFFIX = "_IN_PROGRESS"
+# A change set's ExecutionStatus once it has been run.
+EXECUTED = {"EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED"}
+
+
+class StackDeploy:
+    """One stack in one region: look, plan, ask, run, watch."""
+
+    def __init__(self, release: Release, region: str, aws: AwsClients, say: Say):
+        self.release, self.region, self.say = release, region, say
+        self.name = stack_name(release.env)
+        self.cloudformation = aws.client("cloudformation", region)
+
+    def describe(self) -> dict[str, Any] | None:
+        with cloudformation_errors("describe", self.name, self.region):
+            try:
+                return dict(
+                    self.cloudformation.describe_stacks(StackName=self.name)["Stacks"][
+                        0
+                    ]
+                )
+            except self.cloudformation.exceptions.ClientError as error:
+                if "does not exist" in error.response["Error"].get("Message", ""):
+                    return None
+                raise
+
+    def refuse_what_it_cannot_update(self, stack: dict[str, Any] | None) -> str:
+        """CREATE or UPDATE, or why neither can run on the stack as it stands."""
+        if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+            return "CREATE"
+        status = stack["StackStatus"]
+        if status.endswith(BUSY_SUFFIX):
+            raise Conflict(
+                f"{self.name} in {self.region} is {status}: another change is running; nothing was changed"
+            )
+        if status == "ROLLBACK_COMPLETE":
+            raise AwsError(
+                f"{self.name} in {self.region} is ROLLBACK_COMPLETE: its first create failed and nothing of it "
+                f"remains; delete it (aws cloudformation delete-stack --stack-name {self.name} --region "
+                f"{self.region}), then deploy again"
+            )
+        if status.endswith("_FAILED"):
+            raise AwsError(
+                f"{self.name} in {self.region} is {status}: see its events and fix it by hand before a deploy"
+            )
+        return "UPDATE"
+
+    def guard(self, allowed: Iterable[str]) -> None:
+        """The build's replacement guard, against the template the stack runs now."""
+        with cloudformation_errors("read the template of", self.name, self.region):
+            body = self.cloudformation.get_template(
+                StackName=self.name, TemplateStage="Original"
+            )["TemplateBody"]
+        deployed = body if isinstance(body, dict) else json.loads(body)
+        stopped, _ = blocking(replacements(deployed, self.release.template), allowed)
+        if stopped:
+            raise ReplacementRefused(
+                f"{self.name} in {self.region}: the new template would remove or replace {len(stopped)} stateful "
+                "resource(s); nothing was changed",
+                [
+                    f"{r}; if reviewed, deploy with --allow-replacement {r.logical_id}"
+                    for r in stopped
+                ],
+            )
+
+    def newest_event(self) -> str | None:
+        with cloudformation_errors("read the events of", self.name, self.region):
+            try:
+                events = self.cloudformation.describe_stack_events(StackName=self.name)[
+                    "StackEvents"
+                ]
+            except self.cloudformation.exceptions.ClientError:
+                return None
+        return str(events[0]["EventId"]) if events else None
+
+    def execute(self, change_set: str, lifted: list[str]) -> None:
+        """Run the change set, or, to let `lifted` resources be replaced, the same update with the policy lifted.
+
+        A lost answer is read back rather than trusted either way, and so is
+        the refusal a retried request meets when the first one did land.
+        """
+        try:
+            if lifted:
+                delete_change_set(
+                    self.cloudformation, self.name, self.region, change_set
+                )
+                with (
+                    cloudformation_errors("update", self.name, self.region, write=True),
+                    landed_before("InvalidChangeSetStatus", busy="ValidationError"),
+                ):
+                    self.cloudformation.update_stack(
+                        StackName=self.name,
+                        TemplateBody=self.release.body,
+                        Parameters=self.release.parameters,
+                        Capabilities=self.release.capabilities,
+                        StackPolicyDuringUpdateBody=lifted_policy(
+                            self.release.stack_policy, lifted
+                        ),
+                    )
+            else:
+                with (
+                    cloudformation_errors(
+                        "run the change set of", self.name, self.region, write=True
+                    ),
+                    landed_before("InvalidChangeSetStatus", busy="ValidationError"),
+                ):
+                    self.cloudformation.execute_change_set(
+                        ChangeSetName=change_set, StackName=self.name
+                    )
+        except LostResponse as lost:
+            self._read_back_after(lost, change_set, lifted)
+
+    def _read_back_after(
+        self, lost: LostResponse, change_set: str, lifted: list[str]
+    ) -> None:
+        """A lost answer to the request that starts the update: did it start?"""
+        try:
+            if lifted:
+                status = self.describe() or {}
+                started = str(status.get("StackStatus", "")).endswith(BUSY_SUFFIX)
+            else:
+                with cloudformation_errors(
+                    "read the change set of", self.name, self.region
+                ):
+                    described = self.cloudformation.describe_change_set(
+                        ChangeSetName=change_set, StackName=self.name
+                    )
+                started = described.get("ExecutionStatus") in EXECUTED
+        except AwsError:
+            raise OutcomeUnknown(
+                f"the request to deploy {self.name} in {self.region} got no answer ({lost}), and its state cannot be "
+                "read back: it may be running",
+                [
+                    f"see it with `aws cloudformation describe-stacks --stack-name {self.name} --region {self.region}`"
+                ],
+            ) from None
+        if not started:
+            raise AwsError(
+                f"the request to deploy {self.name} in {self.region} got no answer ({lost}); nothing was changed"
+            )
+        self.say(
+            f"{self.region} {self.name}: the request got no answer ({lost}), but the deploy is running"
+        )
+
+    def watch(
+        self, since: str | None, clock: Callable[[], float] = time.monotonic
+    ) -> tuple[dict[str, Any], list[str]]:
+        """One line per new stack event, and a line every HEARTBEAT_SECONDS without one, until the stack settles.
+
+        Returns the stack as it settled, and the lines of the events that failed.
+        """
+        seen: set[str] = set()
+        failures: list[str] = []
+        started = last_line = clock()
+        while True:
+            with cloudformation_errors("read the events of", self.name, self.region):
+                page = self.cloudformation.describe_stack_events(StackName=self.name)[
+                    "StackEvents"
+                ]
+            new = []
+            for (
+                event
+            ) in page:  # newest first, down to the last event before this deploy
+                if event["EventId"] == since:
+                    break
+                if event["EventId"] not in seen:
+                    new.append(event)
+            for event in reversed(new):
+                seen.add(event["EventId"])
+                line = f"{self.region} {event_line(event)}"
+                self.say(line)
+                if str(event["ResourceStatus"]).endswith("_FAILED"):
+                    failures.append(line)
+                last_line = clock()
+            stack = self.describe() or {"StackStatus": "DELETE_COMPLETE"}
+            status = str(stack["StackStatus"])
+            if not status.endswith(BUSY_SUFFIX):
+                return stack, failures
+            if clock() - started > WAIT_LIMIT_SECONDS:
+                raise OutcomeUnknown(
+                    f"{self.name} in {self.region} is still {status} after {WAIT_LIMIT_SECONDS / 60:.0f} minutes",
+                    [
+                        f"follow it with `aws cloudformation describe-stack-events --stack-name {self.name} "
+                        f"--region {self.region}`"
+                    ],
+                )
+            if clock() - last_line >= HEARTBEAT_SECONDS:
+                self.say(
+                    f"{self.region} {self.name}: still {status} ({clock() - started:.0f} s)"
+                )
+                last_line = clock()
+            time.sleep(POLL_SECONDS)
+
+    def protect(self) -> None:
+        """The stack policy (kept current with the template) and, where data must survive, termination protection."""
+        with cloudformation_errors("set the stack policy of", self.name, self.region):
+            self.cloudformation.set_stack_policy(
+                StackName=self.name, StackPolicyBody=self.release.stack_policy
+            )
+        if self.release.env.retain_stateful_resources:
+            with cloudformation_errors(
+                "turn on termination protection of", self.name, self.region
+            ):
+                self.cloudformation.update_termination_protection(
+                    StackName=self.name, EnableTerminationProtection=True
+                )
+
+    def judge(self, stack: dict[str, Any], kind: str, reasons: list[str]) -> None:
+        """Raise what is true when the stack did not reach a complete state; `reasons` are its failed events."""
+        status = stack.get("StackStatus", "")
+        if status in DONE:
+            return
+        if status in ROLLED_BACK:
+            what = "create" if kind == "CREATE" else "update"
+            after = (
+                f"nothing of it remains; delete the stack before a retry (aws cloudformation delete-stack "
+                f"--stack-name {self.name} --region {self.region})"
+                if kind == "CREATE"
+                else "the stack is as it was"
+            )
+            raise AwsError(
+                f"the {what} of {self.name} in {self.region} failed and was rolled back: {after}",
+                reasons,
+            )
+        raise Incomplete(
+            f"{self.name} in {self.region} is {status}: the deploy failed and was not rolled back whole; "
+            "see the events above and fix it by hand",
+            reasons,
+        )
+
+    def interrupted(self) -> Interrupted:
+        return Interrupted(
+            f"interrupted: CloudFormation goes on deploying {self.name} in {self.region}; follow it with "
+            f"`aws cloudformation describe-stack-events --stack-name {self.name} --region {self.region}`"
+        )
+
+
+def deploy_stack(
+    release: Release,
+    region: str,
+    aws: AwsClients,
+    say: Say,
+    ask: Callable[[str], None],
+    allowed: set[str],
+    plan: str,
+) -> None:
+    """Create or update the stack through a change set: shown, judged, asked, then run and watched."""
+    deploy = StackDeploy(release, region, aws, say)
+    kind = deploy.refuse_what_it_cannot_update(deploy.describe())
+    if kind == "UPDATE":
+        deploy.guard(allowed)
+    change_set, changes = create_change_set(
+        deploy.cloudformation, deploy.name, region, release, kind
+    )
+    if not changes:
+        deploy.protect()
+        say(f"{deploy.name} in {region} is up to date: the change set holds no change")
+        return
+    say(f"{deploy.name} in {region}: change set {change_set} ({kind.lower()}):")
+    for line in change_table(changes):
+        say(f"  {line}")
+    refuse_lost_state(
+        deploy.cloudformation, deploy.name, region, change_set, changes, allowed
+    )
+    lifted = sorted({c.logical_id for c in changes if c.loses_state})
+    for logical_id in lifted:
+        say(
+            f"{deploy.name} in {region}: --allow-replacement {logical_id}: its replacement or removal goes ahead"
+        )
+    try:
+        ask(f"{plan} Run this change set?")
+        since = deploy.newest_event()
+    except (Cancelled, KeyboardInterrupt):
+        # Nothing ran: leave no change set behind.
+        with contextlib.suppress(AwsError):
+            delete_change_set(deploy.cloudformation, deploy.name, region, change_set)
+        raise
+    try:
+        deploy.execute(change_set, lifted)
+        stack, failures = deploy.watch(since)
+    except KeyboardInterrupt:
+        raise deploy.interrupted() from None
+    deploy.judge(stack, kind, failures)
+    deploy.protect()
+    outputs = sorted(stack.get("Outputs", []), key=lambda o: o["OutputKey"])
+    say(f"{deploy.name} deployed in {region}" + (":" if outputs else ""))
+    for output in outputs:
+        say(f"  {output['OutputKey']}: {output['OutputValue']}")

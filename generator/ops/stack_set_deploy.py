@@ -1,0 +1,369 @@
+"""deploy for an environment deployed as a stack set (prod): every account and region, one instance at a time.
+
+Stack sets have no change sets and no stack policy, so the build's
+replacement guard compares the committed template with the set's current
+one before anything runs. Every operation runs with FailureToleranceCount 0
+and MaxConcurrentCount 1, in the environment's region order: the first
+failed instance stops it, and the ones after it are left as they were.
+Each operation carries an id of ours, so a lost answer is read back rather
+than repeated blind.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from generator.checks.replacement import blocking, replacements
+from generator.errors import (
+    AwsError,
+    ConfigurationError,
+    Incomplete,
+    Interrupted,
+    OutcomeUnknown,
+    ReplacementRefused,
+)
+from generator.leaks import redact
+from generator.ops.aws import AwsClients
+from generator.ops.release import (
+    LostResponse,
+    Release,
+    Say,
+    cloudformation_errors,
+    stack_name,
+)
+
+POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 10.0
+WAIT_LIMIT_SECONDS = 6 * 3600.0
+# What a service-managed stack set acts as in each target account
+# (CloudFormation User Guide, "Configure a custom execution role template for StackSets").
+SERVICE_MANAGED_EXECUTION_ROLE = "stacksets-exec-"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where the instances go: accounts (self-managed) or organizational units (service-managed), and regions."""
+
+    accounts: tuple[str, ...]
+    organizational_units: tuple[str, ...]
+    regions: tuple[str, ...]
+
+    @property
+    def service_managed(self) -> bool:
+        return bool(self.organizational_units)
+
+    def described(self) -> str:
+        where = (
+            f"organizational unit(s) {', '.join(self.organizational_units)}"
+            if self.service_managed
+            else f"account(s) {', '.join(self.accounts)}"
+        )
+        return f"{where}, region(s) {', '.join(self.regions)}"
+
+
+def refuse_unexempted_service_role(release: Release, targets: Targets) -> None:
+    """A service-managed set acts as stacksets-exec-<id>; the guards must exempt it, or it is locked out."""
+    named = release.parameter_values.get("DeployerRoleNames", "").split(",")
+    if targets.service_managed and not any(
+        name.startswith(SERVICE_MANAGED_EXECUTION_ROLE) for name in named
+    ):
+        raise ConfigurationError(
+            "a service-managed stack set acts as stacksets-exec-<id> in each account, which the parameter file's "
+            "DeployerRoleNames does not name: add stacksets-exec-* to it, build, and deploy again"
+        )
+
+
+class StackSetDeploy:
+    def __init__(self, release: Release, aws: AwsClients, say: Say):
+        self.release, self.say, self.aws = release, say, aws
+        self.name = stack_name(release.env)
+        # The stack set lives in the environment's first region; its instances in all of them.
+        self.region = release.env.regions[0]
+        self.cloudformation = aws.client("cloudformation", self.region)
+
+    def describe(self) -> dict[str, Any] | None:
+        with cloudformation_errors("describe the stack set", self.name, self.region):
+            try:
+                return dict(
+                    self.cloudformation.describe_stack_set(StackSetName=self.name)[
+                        "StackSet"
+                    ]
+                )
+            except self.cloudformation.exceptions.StackSetNotFoundException:
+                return None
+
+    def guard(self, current: dict[str, Any], allowed: Iterable[str]) -> None:
+        stopped, _ = blocking(
+            replacements(json.loads(current["TemplateBody"]), self.release.template),
+            allowed,
+        )
+        if stopped:
+            raise ReplacementRefused(
+                f"stack set {self.name}: the new template would remove or replace {len(stopped)} stateful "
+                "resource(s) in every instance; nothing was changed",
+                [
+                    f"{r}; if reviewed, deploy with --allow-replacement {r.logical_id}"
+                    for r in stopped
+                ],
+            )
+
+    def _preferences(self) -> dict[str, Any]:
+        return {
+            "FailureToleranceCount": 0,
+            "MaxConcurrentCount": 1,
+            "RegionConcurrencyType": "SEQUENTIAL",
+            "RegionOrder": list(self.release.env.regions),
+        }
+
+    def create_set(self, targets: Targets) -> None:
+        arguments: dict[str, Any] = {
+            "StackSetName": self.name,
+            "TemplateBody": self.release.body,
+            "Parameters": self.release.parameters,
+            "Capabilities": self.release.capabilities,
+            "Description": f"{self.release.env.project} {self.release.env.name} credentials, every account and region",
+            "ClientRequestToken": str(uuid.uuid4()),
+        }
+        if targets.service_managed:
+            arguments |= {
+                "PermissionModel": "SERVICE_MANAGED",
+                "AutoDeployment": {"Enabled": False},
+            }
+        else:
+            arguments["PermissionModel"] = "SELF_MANAGED"
+        try:
+            with cloudformation_errors(
+                "create the stack set", self.name, self.region, write=True
+            ):
+                self.cloudformation.create_stack_set(**arguments)
+        except LostResponse as lost:
+            if self.describe() is None:
+                raise AwsError(
+                    f"creating the stack set {self.name} got no answer ({lost}); nothing was changed"
+                ) from None
+
+    def start(self, kind: str, targets: Targets) -> str:
+        """Start an operation: "update" the set and its instances, or "create" the instances it lacks."""
+        operation = str(uuid.uuid4())
+        common = {
+            "StackSetName": self.name,
+            "OperationId": operation,
+            "OperationPreferences": self._preferences(),
+        }
+        where: dict[str, Any] = (
+            {
+                "DeploymentTargets": {
+                    "OrganizationalUnitIds": list(targets.organizational_units)
+                }
+            }
+            if targets.service_managed
+            else {"Accounts": list(targets.accounts)}
+        )
+        try:
+            if kind == "update":
+                with cloudformation_errors(
+                    "update the stack set", self.name, self.region, write=True
+                ):
+                    self.cloudformation.update_stack_set(
+                        **common,
+                        TemplateBody=self.release.body,
+                        Parameters=self.release.parameters,
+                        Capabilities=self.release.capabilities,
+                    )
+            else:
+                with cloudformation_errors(
+                    "create the instances of", self.name, self.region, write=True
+                ):
+                    self.cloudformation.create_stack_instances(
+                        **common, **where, Regions=list(targets.regions)
+                    )
+        except LostResponse as lost:
+            self._read_back(operation, lost)
+        return operation
+
+    def _read_back(self, operation: str, lost: LostResponse) -> None:
+        try:
+            with cloudformation_errors("read the operation of", self.name, self.region):
+                self.cloudformation.describe_stack_set_operation(
+                    StackSetName=self.name, OperationId=operation
+                )
+        except AwsError as unreadable:
+            if "OperationNotFound" in str(unreadable):
+                raise AwsError(
+                    f"the request to {self.name} got no answer ({lost}); nothing was changed"
+                ) from None
+            raise OutcomeUnknown(
+                f"the request to {self.name} got no answer ({lost}), and its operation {operation} cannot be read "
+                "back: it may be running",
+                [
+                    f"see it with `aws cloudformation describe-stack-set-operation --stack-set-name {self.name} "
+                    f"--operation-id {operation} --region {self.region}`"
+                ],
+            ) from None
+
+    def missing_instances(self, targets: Targets) -> Targets | None:
+        """The accounts and regions that have no instance yet; None when every one has."""
+        with cloudformation_errors("list the instances of", self.name, self.region):
+            listed = [
+                summary
+                for page in self.cloudformation.get_paginator(
+                    "list_stack_instances"
+                ).paginate(StackSetName=self.name)
+                for summary in page["Summaries"]
+            ]
+        if targets.service_managed:
+            return None if listed else targets
+        have = {(i["Account"], i["Region"]) for i in listed}
+        accounts = tuple(
+            a
+            for a in targets.accounts
+            if any((a, r) not in have for r in targets.regions)
+        )
+        regions = tuple(
+            r
+            for r in targets.regions
+            if any((a, r) not in have for a in targets.accounts)
+        )
+        return Targets(accounts, (), regions) if accounts else None
+
+    def watch(
+        self, operation: str, clock: Callable[[], float] = time.monotonic
+    ) -> list[dict[str, Any]]:
+        """A line per change of the operation's state, a heartbeat while it runs; then each instance's result."""
+        started = last_line = clock()
+        reported = ""
+        while True:
+            with cloudformation_errors("read the operation of", self.name, self.region):
+                status = self.cloudformation.describe_stack_set_operation(
+                    StackSetName=self.name, OperationId=operation
+                )["StackSetOperation"]["Status"]
+            if status != reported:
+                self.say(f"stack set {self.name}: operation {operation} is {status}")
+                reported, last_line = status, clock()
+            if status not in ("RUNNING", "QUEUED", "STOPPING"):
+                break
+            if clock() - started > WAIT_LIMIT_SECONDS:
+                raise OutcomeUnknown(
+                    f"the operation {operation} on {self.name} is still {status}"
+                )
+            if clock() - last_line >= HEARTBEAT_SECONDS:
+                self.say(
+                    f"stack set {self.name}: still {status} ({clock() - started:.0f} s)"
+                )
+                last_line = clock()
+            time.sleep(POLL_SECONDS)
+        with cloudformation_errors("read the results of", self.name, self.region):
+            return [
+                result
+                for page in self.cloudformation.get_paginator(
+                    "list_stack_set_operation_results"
+                ).paginate(StackSetName=self.name, OperationId=operation)
+                for result in page["Summaries"]
+            ]
+
+    def protect_instances(self, account: str) -> None:
+        """Termination protection on every instance stack this account's credentials reach; advice for the others."""
+        with cloudformation_errors("list the instances of", self.name, self.region):
+            listed = [
+                summary
+                for page in self.cloudformation.get_paginator(
+                    "list_stack_instances"
+                ).paginate(StackSetName=self.name)
+                for summary in page["Summaries"]
+            ]
+        for instance in listed:
+            where = f"{instance['Account']} {instance['Region']}"
+            if instance["Account"] != account or not instance.get("StackId"):
+                self.say(
+                    f"{where}: turn on termination protection there: aws cloudformation "
+                    f"update-termination-protection --enable-termination-protection --stack-name "
+                    f"{instance.get('StackId', '<the instance stack>')} --region {instance['Region']}"
+                )
+                continue
+            with cloudformation_errors(
+                "turn on termination protection of",
+                instance["StackId"],
+                instance["Region"],
+            ):
+                self.aws.client(
+                    "cloudformation", instance["Region"]
+                ).update_termination_protection(
+                    StackName=instance["StackId"], EnableTerminationProtection=True
+                )
+            self.say(f"{where}: termination protection is on")
+
+
+def _report(say: Say, results: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Print each instance's result; return the instances that succeeded and the lines of those that did not."""
+    succeeded: list[str] = []
+    failed: list[str] = []
+    for result in results:
+        line = f"{result['Account']} {result['Region']}: {result['Status']}"
+        if result.get("StatusReason"):
+            line += f": {redact(result['StatusReason'])}"
+        say(line)
+        (succeeded if result["Status"] == "SUCCEEDED" else failed).append(line)
+    return succeeded, failed
+
+
+def deploy_stack_set(
+    release: Release,
+    targets: Targets,
+    account: str,
+    aws: AwsClients,
+    say: Say,
+    ask: Callable[[str], None],
+    allowed: set[str],
+    plan: str,
+) -> None:
+    """Create or update the stack set and its instances, judged by the replacement guard first."""
+    refuse_unexempted_service_role(release, targets)
+    deploy = StackSetDeploy(release, aws, say)
+    current = deploy.describe()
+    if current is not None:
+        deploy.guard(current, allowed)
+    kind = "update" if current is not None else "create"
+    say(f"stack set {deploy.name} in {deploy.region} ({kind}): {targets.described()}")
+    ask(f"{plan} {kind.capitalize()} the stack set and its instances?")
+    operations = []
+    try:
+        if current is None:
+            deploy.create_set(targets)
+        else:
+            operations.append(deploy.start("update", targets))
+            results = deploy.watch(operations[-1])
+            succeeded, failed = _report(say, results)
+            if failed:
+                raise _failure(deploy.name, succeeded, failed)
+        missing = deploy.missing_instances(targets)
+        if missing is not None:
+            operations.append(deploy.start("create", missing))
+            succeeded, failed = _report(say, deploy.watch(operations[-1]))
+            if failed:
+                raise _failure(deploy.name, succeeded, failed)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: StackSets goes on with {deploy.name}; follow it with `aws cloudformation "
+            f"list-stack-set-operations --stack-set-name {deploy.name} --region {deploy.region}`"
+        ) from None
+    deploy.protect_instances(account)
+    say(f"stack set {deploy.name} deployed: {targets.described()}")
+
+
+def _failure(
+    name: str, succeeded: list[str], failed: list[str]
+) -> AwsError | Incomplete:
+    if succeeded:
+        return Incomplete(
+            f"stack set {name}: {len(failed)} instance(s) failed after {len(succeeded)} succeeded; the rest were "
+            "not touched; fix the cause and deploy again",
+            failed,
+        )
+    return AwsError(
+        f"stack set {name}: the first instance failed, and none was changed", failed
+    )
