@@ -4,8 +4,8 @@
     python3 tasks.py build [build.py options]    generate and validate the templates
     python3 tasks.py test  [pytest options]      the whole suite: code checks, unit, gates, deployments
     python3 tasks.py unit  [pytest options]      the unit tests alone: no engine, no checkov, no coverage floor
-    python3 tasks.py localstack                  the local engine in the foreground, on loopback
-    python3 tasks.py deploy --env dev            deploy a committed template to that engine
+    python3 tasks.py localstack                  the local engine in the foreground, on loopback, behind
+                                                 the AWS-strict proxy (then: trading-secrets deploy)
     python3 tasks.py bench [--runs N]            benchmark the build, side by side with `cdk synth`
     python3 tasks.py lock [project|localstack|checkov]
                                                  regenerate constraints/*.txt from the requirements
@@ -54,6 +54,7 @@ import venv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 CONSTRAINTS = ROOT / "constraints"
@@ -199,7 +200,7 @@ def run(command: list[str], label: str, env: dict[str, str] | None = None) -> in
     return process.returncode
 
 
-def _end_session(process: subprocess.Popen[bytes]) -> None:
+def _end_session(process: subprocess.Popen[Any]) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -460,112 +461,52 @@ def run_tests(args: list[str]) -> int:
     return status
 
 
+@contextlib.contextmanager
+def strict_proxy_started(engine_url: str) -> Iterator[str]:
+    """The AWS-strict proxy (devtools/engine_proxy) in front of the engine, from .venv; yields its URL."""
+    python = ensure(PROJECT)
+    process = subprocess.Popen(
+        [str(python), "-m", "devtools.engine_proxy", "--engine", engine_url],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise TaskFailed(
+                f"the AWS-strict proxy did not start (exit {process.poll()})"
+            )
+        yield url
+    finally:
+        _end_session(process)
+
+
 def run_localstack(_args: list[str]) -> int:
-    """The engine in the foreground, on loopback, until Ctrl-C."""
+    """The engine in the foreground, behind the AWS-strict proxy, on loopback, until Ctrl-C."""
     with engine_started() as (engine, engine_env):
         wait_until_healthy(engine, engine_env["AWS_ENDPOINT_URL"])
-        print("\n# In another shell, point the AWS tools at the engine:")
-        for name in (
-            "AWS_ENDPOINT_URL",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_DEFAULT_REGION",
-            # For running the deployment tests by hand (test_engine_binding.py).
-            "TRADING_ENGINE_PID",
-        ):
-            print(f"export {name}={engine_env[name]}")
-        print(
-            "# then: python3 tasks.py deploy --env dev; .venv/bin/trading-secrets status --env dev\n",
-            flush=True,
-        )
-        say("LocalStack runs until Ctrl-C")
-        while engine.poll() is None:
-            time.sleep(0.5)
+        with strict_proxy_started(engine_env["AWS_ENDPOINT_URL"]) as proxy_url:
+            say(
+                f"the AWS-strict proxy at {proxy_url} is in front of LocalStack at "
+                f"{engine_env['AWS_ENDPOINT_URL']}: it enforces capabilities, stack policies, termination "
+                "protection and the staging-label compare-and-swap, and runs StackSets"
+            )
+            print("\n# In another shell, point the AWS tools at it:")
+            for name, value in {**engine_env, "AWS_ENDPOINT_URL": proxy_url}.items():
+                print(f"export {name}={value}")
+            print(
+                "# then: .venv/bin/trading-secrets deploy --env dev; .venv/bin/trading-secrets status --env dev\n",
+                flush=True,
+            )
+            say("LocalStack runs until Ctrl-C")
+            while engine.poll() is None:
+                time.sleep(0.5)
         raise TaskFailed(
             f"LocalStack exited with code {engine.returncode}; see {LOCALSTACK_LOG}"
         )
-
-
-def run_deploy(args: list[str]) -> int:
-    """A committed template and its parameter file, on the local engine only."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    if not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
-        raise TaskFailed(
-            "deploy works on the local engine only: start `python3 tasks.py localstack` and export what it prints",
-            2,
-        )
-    python = ensure(PROJECT)
-    return run([str(python), str(ROOT / "tasks.py"), "_deploy", *args], "deploy")
-
-
-def _deploy_in_venv(args: list[str]) -> int:
-    """Inside .venv (boto3): create or update the stack, wait with a 1 s delay, print its outputs."""
-    import argparse
-
-    import boto3
-    from botocore.exceptions import ClientError, WaiterError
-
-    from generator.environments import ENVIRONMENTS
-
-    # The engine's messages may quote a parameter value, as AWS's do:
-    # trading-secrets passes them through the same redactor.
-    from generator.leaks import redact
-    from generator.parameter_files import (
-        cloudformation_parameters,
-        load_parameter_file,
-        parameter_file_path,
-    )
-
-    parser = argparse.ArgumentParser(prog="tasks.py deploy")
-    parser.add_argument("--env", required=True, choices=list(ENVIRONMENTS))
-    env = ENVIRONMENTS[parser.parse_args(args).env]
-    parameters = cloudformation_parameters(
-        load_parameter_file(parameter_file_path(ROOT / "params", env))
-    )
-    body = (ROOT / "templates" / env.name / "secrets.json").read_text()
-    for region in env.regions:
-        cloudformation = boto3.client("cloudformation", region_name=region)
-        name = f"{env.project}-{env.name}-secrets"
-        try:
-            cloudformation.create_stack(
-                StackName=name, TemplateBody=body, Parameters=parameters
-            )
-            waiter = "stack_create_complete"
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "AlreadyExistsException":
-                raise TaskFailed(
-                    f"cannot deploy {name} in {region}: {redact(error.response['Error']['Message'])}"
-                ) from None
-            try:
-                cloudformation.update_stack(
-                    StackName=name, TemplateBody=body, Parameters=parameters
-                )
-            except ClientError as update:
-                if (
-                    "No updates are to be performed"
-                    not in update.response["Error"]["Message"]
-                ):
-                    raise TaskFailed(
-                        f"cannot update {name} in {region}: {redact(update.response['Error']['Message'])}"
-                    ) from None
-                say(f"{name} in {region} is up to date")
-                continue
-            waiter = "stack_update_complete"
-        try:
-            cloudformation.get_waiter(waiter).wait(
-                StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
-            )
-        except WaiterError:
-            raise TaskFailed(
-                f"{name} in {region} did not deploy; see its events in the engine"
-            ) from None
-        outputs = cloudformation.describe_stacks(StackName=name)["Stacks"][0].get(
-            "Outputs", []
-        )
-        say(f"{name} deployed in {region}")
-        for output in sorted(outputs, key=lambda o: o["OutputKey"]):
-            print(f"  {output['OutputKey']}: {output['OutputValue']}")
-    return 0
 
 
 def run_bench(args: list[str]) -> int:
@@ -635,10 +576,8 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "test": run_tests,
     "unit": run_unit,
     "localstack": run_localstack,
-    "deploy": run_deploy,
     "bench": run_bench,
     "lock": run_lock,
-    "_deploy": _deploy_in_venv,
 }
 
 
