@@ -52,14 +52,17 @@ def commands_in(document: Path) -> list[tuple[str, int, list[str]]]:
     found = []
     text = document.read_text()
     for block in _FENCE.finditer(text):
-        start_line = text[: block.start(1)].count("\n") + 1
-        joined = re.sub(r"\\\n", " ", block.group(1))
-        for offset, line in enumerate(joined.splitlines()):
-            line = line.split(" #", 1)[0].strip()
+        first_line = text[: block.start(1)].count("\n") + 1
+        command, started = "", 0
+        for number, raw in enumerate(block.group(1).splitlines(), first_line):
+            if not command:
+                started = number
+            command += raw.removesuffix("\\") + " "
+            if raw.endswith("\\"):
+                continue
+            line, command = command.split(" #", 1)[0].strip(), ""
             if line.startswith("aws cloudformation "):
-                found.append(
-                    (document.name, start_line + offset, shlex.split(line)[2:])
-                )
+                found.append((document.name, started, shlex.split(line)[2:]))
     return found
 
 
