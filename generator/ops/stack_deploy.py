@@ -203,6 +203,10 @@ class StackDeploy:
         failures: list[str] = []
         started = last_line = clock()
         while True:
+            # The state first, then the events: every event written before the
+            # stack settled is then on the page read after it.
+            stack = self.describe() or {"StackStatus": "DELETE_COMPLETE"}
+            status = str(stack["StackStatus"])
             with cloudformation_errors("read the events of", self.name, self.region):
                 page = self.cloudformation.describe_stack_events(StackName=self.name)[
                     "StackEvents"
@@ -222,8 +226,6 @@ class StackDeploy:
                 if str(event["ResourceStatus"]).endswith("_FAILED"):
                     failures.append(line)
                 last_line = clock()
-            stack = self.describe() or {"StackStatus": "DELETE_COMPLETE"}
-            status = str(stack["StackStatus"])
             if not status.endswith(BUSY_SUFFIX):
                 return stack, failures
             if clock() - started > WAIT_LIMIT_SECONDS:

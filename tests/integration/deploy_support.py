@@ -85,7 +85,6 @@ class Account:
 # one account per group of tests that needs the real names to itself.
 DEFAULT = Account("000000000000")
 OPERATIONS = Account("111111111111")
-STACK_SET = Account("222222222222")
 TEARDOWN = Account("333333333333")
 ALERTS = Account("555555555555")
 FAULTS = Account("666666666666")

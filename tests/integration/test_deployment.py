@@ -122,12 +122,12 @@ def test_secrets_exist_named_described_tagged_and_encrypted_with_the_stack_key(
 
 @pytest.mark.parametrize("env, region", DEPLOYMENTS, ids=DEPLOYMENT_IDS)
 def test_resource_policy_is_attached_with_the_expected_statements(stacks, env, region):
-    # The allow-list statement is absent: the parameter files leave ReaderPrincipalArns empty.
+    # The allow-list statement is absent: the parameter files leave ReaderRoleNames empty.
     expected = {"DenyPrincipalsOutsideAccount"}
     if env.deny_delete_except_break_glass:
         expected |= {
             "DenyDeleteExceptBreakGlass",
-            "DenyPolicyChangeExceptBreakGlassAndOperators",
+            "DenyPolicyChangeExceptBreakGlassAndDeployers",
         }
     for spec in CATALOGUE:
         policy = client("secretsmanager", region).get_resource_policy(
@@ -135,6 +135,15 @@ def test_resource_policy_is_attached_with_the_expected_statements(stacks, env, r
         )
         statements = json.loads(policy["ResourcePolicy"])["Statement"]
         assert {statement["Sid"] for statement in statements} == expected
+        # As the engine resolved them: every exemption is an ARN pattern, none an empty string.
+        for statement in statements:
+            for tests in statement.get("Condition", {}).values():
+                for key, values in tests.items():
+                    if key == "aws:PrincipalArn":
+                        listed = values if isinstance(values, list) else [values]
+                        assert all(
+                            v.startswith("arn:") and not v.endswith("/") for v in listed
+                        ), listed
 
 
 @pytest.mark.parametrize("env_name", ["dev", "staging"])

@@ -1,5 +1,8 @@
 """The AWS-strict proxy (devtools/engine_proxy): each rule real AWS enforces and the engine does not.
 
+Its StackSets, which give each instance the set's parameters, are shown by
+test_deploy.py's prod deploy.
+
 For each rule, the raw engine accepts the call and the proxy refuses it as AWS
 does, naming the same error; the call AWS accepts still goes through. The
 deploy and fault tests run through this proxy, so what they prove holds there.
@@ -9,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 
 import boto3
@@ -47,18 +49,6 @@ def through(proxy: EngineProxy, service: str, region: str = "us-east-1"):
         aws_secret_access_key="test",
         config=CLIENT_CONFIG,
     )
-
-
-def operation_status(cloudformation, stack_set: str, operation: str) -> str:
-    """Wait for a stack-set operation to end (two minutes at most), and say how it ended."""
-    for _ in range(240):
-        status = cloudformation.describe_stack_set_operation(
-            StackSetName=stack_set, OperationId=operation
-        )["StackSetOperation"]["Status"]
-        if status != "RUNNING":
-            return str(status)
-        time.sleep(0.5)
-    return "RUNNING"
 
 
 def refused(call, code: str) -> str:
@@ -241,44 +231,3 @@ def test_moving_a_label_needs_the_version_that_holds_it(proxy, dev_stack):
         MoveToVersionId=staged,
         RemoveFromVersionId=current,
     )
-
-
-def test_stack_set_instances_get_the_sets_parameters_in_every_region(proxy):
-    """What LocalStack's own StackSets drops; here each instance is a real stack with the set's parameters."""
-    cloudformation = through(proxy, "cloudformation")
-    cloudformation.create_stack_set(
-        StackSetName="strict-prod",
-        TemplateBody=committed_template(PROD),
-        Parameters=stack_parameters(PROD),
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    try:
-        operation = cloudformation.create_stack_instances(
-            StackSetName="strict-prod",
-            Accounts=[STRICT.account_id],
-            Regions=list(PROD.regions),
-            OperationPreferences={"FailureToleranceCount": 0, "MaxConcurrentCount": 1},
-        )["OperationId"]
-        assert operation_status(cloudformation, "strict-prod", operation) == "SUCCEEDED"
-        instances = cloudformation.list_stack_instances(StackSetName="strict-prod")[
-            "Summaries"
-        ]
-        assert sorted(i["Region"] for i in instances) == sorted(PROD.regions)
-        for instance in instances:
-            stack = STRICT.client("cloudformation", instance["Region"]).describe_stacks(
-                StackName=instance["StackId"]
-            )["Stacks"][0]
-            given = {
-                p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]
-            }
-            assert given["BreakGlassRoleName"] == "trading-prod-break-glass"
-            assert given["DeployerRoleNames"] == "trading-prod-deployer"
-    finally:
-        operation = cloudformation.delete_stack_instances(
-            StackSetName="strict-prod",
-            Accounts=[STRICT.account_id],
-            Regions=list(PROD.regions),
-            RetainStacks=False,
-        )["OperationId"]
-        assert operation_status(cloudformation, "strict-prod", operation) == "SUCCEEDED"
-        cloudformation.delete_stack_set(StackSetName="strict-prod")

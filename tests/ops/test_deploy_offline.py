@@ -394,24 +394,20 @@ def test_a_quiet_wait_says_it_is_still_going_and_failed_events_are_kept(monkeypa
     ticks = iter(range(0, 1000, 6))
     monkeypatch.setattr("generator.ops.stack_deploy.time.sleep", lambda _seconds: None)
     with Stubber(cloudformation) as stub:
-        stub.add_response(
-            "describe_stack_events", {"StackEvents": [event(1, "UPDATE_IN_PROGRESS")]}
-        )
-        stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
-        for _ in range(3):
+        for _ in range(4):
+            stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
             stub.add_response(
                 "describe_stack_events",
                 {"StackEvents": [event(1, "UPDATE_IN_PROGRESS")]},
             )
-            stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
         failed = event(
             2, "UPDATE_FAILED", reason="Resource handler returned message: denied"
         )
+        stub.add_response("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"))
         stub.add_response(
             "describe_stack_events",
             {"StackEvents": [failed, event(1, "UPDATE_IN_PROGRESS")]},
         )
-        stub.add_response("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"))
         settled, failures = deploy.watch(since=None, clock=lambda: float(next(ticks)))
     assert settled["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
     assert any(
