@@ -21,10 +21,10 @@ from generator.checks.limits import TEMPLATE_BODY_MAX_BYTES
 from generator.checks.lint import LintJob
 from generator.checks.lint_cache import LintVerdictCache
 from generator.checks.lint_workers import LintWorkers
-from generator.checks.replacement import Replacement, blocking, replacements
+from generator.checks.replacement import guard_findings
 from generator.checks.template_rules import static_problems
 from generator.environments import Environment
-from generator.errors import ConfigurationError, ValidationFailed
+from generator.errors import ValidationFailed
 from generator.files import printable, read_regular_text, write_all_or_nothing
 from generator.leaks import redact
 from generator.parameter_files import (
@@ -64,63 +64,6 @@ def stack_policy_path(output_dir: Path, env: Environment) -> Path:
 def _read_on_disk(path: Path, output_dir: Path) -> str:
     """A file the build wrote before, read as untrusted: regular, bounded, inside `output_dir`."""
     return read_regular_text(path, 2 * TEMPLATE_BODY_MAX_BYTES, within=output_dir)
-
-
-def _previous_template(path: Path, output_dir: Path) -> dict[str, object] | None:
-    """The template on disk (the committed one), or None where there is none yet."""
-    if not path.exists() and not path.is_symlink():
-        LOG.info("%s: no template yet: nothing to compare for replacements", path)
-        return None
-    try:
-        document = json.loads(_read_on_disk(path, output_dir))
-    except json.JSONDecodeError:
-        document = None
-    if not isinstance(document, dict):
-        raise ConfigurationError(
-            f"cannot check {printable(str(path))} for replacements: it is not a JSON template; "
-            "restore the committed file (git checkout -- <file>), or remove it to build without comparing"
-        )
-    return document
-
-
-def _replacement_findings(
-    drafts: Sequence[_Draft], output_dir: Path, allowed: frozenset[str]
-) -> list[str]:
-    """What each new template would remove or replace of the one on disk, less what `allowed` names."""
-    found: dict[str, list[Replacement]] = {}
-    for draft in drafts:
-        previous = _previous_template(template_path(output_dir, draft.env), output_dir)
-        if previous is not None:
-            found[draft.env.name] = replacements(previous, json.loads(draft.text))
-    changed = {r.logical_id for listed in found.values() for r in listed}
-    if unused := sorted(allowed - changed):
-        raise ConfigurationError(
-            f"--allow-replacement {', '.join(unused)}: no template would remove or replace "
-            + ("that resource" if len(unused) == 1 else "those resources")
-            + (f" (these would be: {', '.join(sorted(changed))})" if changed else "")
-        )
-    findings = []
-    for env_name, listed in found.items():
-        stopped, let_through = blocking(listed, allowed)
-        for replacement in let_through:
-            LOG.warning(
-                "%s: allowed by --allow-replacement %s: %s",
-                env_name,
-                replacement.logical_id,
-                replacement,
-            )
-        findings += [
-            f"{env_name}: {replacement}; once reviewed, build with "
-            f"--allow-replacement {replacement.logical_id}"
-            for replacement in stopped
-        ]
-        LOG.info(
-            "%s: replacement guard: %d stateful resource(s) removed or replaced, %d allowed",
-            env_name,
-            len(stopped),
-            len(let_through),
-        )
-    return findings
 
 
 def generate(env: Environment, catalogue: Iterable[SecretSpec] = CATALOGUE) -> str:
@@ -237,8 +180,10 @@ def build(
     all_findings = [
         f"{draft.env.name}: {finding}" for draft in drafts for finding in draft.findings
     ]
-    all_findings += _replacement_findings(
-        drafts, output_dir, frozenset(allow_replacement)
+    all_findings += guard_findings(
+        {d.env.name: (template_path(output_dir, d.env), d.text) for d in drafts},
+        output_dir,
+        frozenset(allow_replacement),
     )
     if all_findings:
         raise ValidationFailed(all_findings)

@@ -12,12 +12,18 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.checks.limits import TEMPLATE_BODY_MAX_BYTES
+from generator.errors import ConfigurationError
+from generator.files import printable, read_regular_text
 from generator.stack_policy import STATEFUL_TYPES
+
+LOG = logging.getLogger(__name__)
 
 # Replacements the provider schemas do not list, each with where AWS says so.
 DOCUMENTED_IMMUTABLE: Mapping[str, tuple[tuple[str, ...], str]] = {
@@ -148,3 +154,63 @@ def blocking(
         [r for r in listed if r.logical_id not in allowed],
         [r for r in listed if r.logical_id in allowed],
     )
+
+
+def _previous_template(path: Path, output_dir: Path) -> dict[str, object] | None:
+    """The template on disk (the committed one), or None where there is none yet."""
+    if not path.exists() and not path.is_symlink():
+        LOG.info("%s: no template yet: nothing to compare for replacements", path)
+        return None
+    try:
+        document = json.loads(
+            read_regular_text(path, 2 * TEMPLATE_BODY_MAX_BYTES, within=output_dir)
+        )
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        raise ConfigurationError(
+            f"cannot check {printable(str(path))} for replacements: it is not a JSON template; "
+            "restore the committed file (git checkout -- <file>), or remove it to build without comparing"
+        )
+    return document
+
+
+def guard_findings(
+    drafts: Mapping[str, tuple[Path, str]], output_dir: Path, allowed: frozenset[str]
+) -> list[str]:
+    """The guard as the build runs it: what each new template (env -> path, text) would remove or replace of
+    the one on disk at that path, less what `allowed` names; an allowed id with nothing to allow is an error."""
+    found: dict[str, list[Replacement]] = {}
+    for env_name, (path, text) in drafts.items():
+        previous = _previous_template(path, output_dir)
+        if previous is not None:
+            found[env_name] = replacements(previous, json.loads(text))
+    changed = {r.logical_id for listed in found.values() for r in listed}
+    if unused := sorted(allowed - changed):
+        raise ConfigurationError(
+            f"--allow-replacement {', '.join(unused)}: no template would remove or replace "
+            + ("that resource" if len(unused) == 1 else "those resources")
+            + (f" (these would be: {', '.join(sorted(changed))})" if changed else "")
+        )
+    findings = []
+    for env_name, listed in found.items():
+        stopped, let_through = blocking(listed, allowed)
+        for replacement in let_through:
+            LOG.warning(
+                "%s: allowed by --allow-replacement %s: %s",
+                env_name,
+                replacement.logical_id,
+                replacement,
+            )
+        findings += [
+            f"{env_name}: {replacement}; once reviewed, build with "
+            f"--allow-replacement {replacement.logical_id}"
+            for replacement in stopped
+        ]
+        LOG.info(
+            "%s: replacement guard: %d stateful resource(s) removed or replaced, %d allowed",
+            env_name,
+            len(stopped),
+            len(let_through),
+        )
+    return findings

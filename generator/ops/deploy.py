@@ -11,55 +11,16 @@ resource unless --allow-replacement names it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from generator.environments import Environment
 from generator.errors import ConfigurationError
-from generator.files import printable, read_regular_text
 from generator.ops.aws import AwsClients
 from generator.ops.release import Say, caller_account, load_release
 from generator.ops.stack_deploy import deploy_stack
-from generator.ops.stack_set_deploy import Targets, deploy_stack_set
-
-_ACCOUNT = re.compile(r"[0-9]{12}")
-# AWS Organizations' pattern for an organizational unit id.
-_ORGANIZATIONAL_UNIT = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
-ACCOUNTS_FILE_MAX_BYTES = 1024 * 1024
-
-
-def read_accounts(
-    accounts: Iterable[str], accounts_file: Path | None
-) -> tuple[str, ...]:
-    """Account ids from the flag and the file (whitespace or comma separated), checked, in order, once each."""
-    listed = list(accounts)
-    if accounts_file is not None:
-        if not accounts_file.exists():
-            raise ConfigurationError(
-                f"accounts file {printable(str(accounts_file))} does not exist"
-            )
-        listed += re.split(
-            r"[\s,]+", read_regular_text(accounts_file, ACCOUNTS_FILE_MAX_BYTES).strip()
-        )
-    wrong = [
-        account for account in listed if account and not _ACCOUNT.fullmatch(account)
-    ]
-    if wrong:
-        raise ConfigurationError(
-            f"not a 12-digit account id: {printable(wrong[0])}"
-            + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else "")
-        )
-    return tuple(dict.fromkeys(account for account in listed if account))
-
-
-def check_organizational_units(units: Iterable[str]) -> tuple[str, ...]:
-    listed = tuple(dict.fromkeys(units))
-    if wrong := [unit for unit in listed if not _ORGANIZATIONAL_UNIT.fullmatch(unit)]:
-        raise ConfigurationError(
-            f"not an organizational unit id (ou-...): {printable(wrong[0])}"
-        )
-    return listed
+from generator.ops.stack_set_deploy import deploy_stack_set
+from generator.ops.targets import Targets
 
 
 def deploy(

@@ -19,9 +19,6 @@ from generator.checks.replacement import blocking, replacements
 from generator.errors import (
     AwsError,
     Cancelled,
-    Conflict,
-    Incomplete,
-    Interrupted,
     OutcomeUnknown,
     ReplacementRefused,
 )
@@ -42,13 +39,10 @@ from generator.ops.release import (
     landed_before,
     stack_name,
 )
+from generator.ops.stack_states import BUSY_SUFFIX, deploy_kind, interrupted, judge
+from generator.ops.waiting import Heartbeat
 
-POLL_SECONDS = 2.0
-HEARTBEAT_SECONDS = 10.0
 WAIT_LIMIT_SECONDS = 3600.0
-DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-ROLLED_BACK = {"ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
-BUSY_SUFFIX = "_IN_PROGRESS"
 # A change set's ExecutionStatus once it has been run.
 EXECUTED = {"EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED"}
 
@@ -73,27 +67,6 @@ class StackDeploy:
                 if "does not exist" in error.response["Error"].get("Message", ""):
                     return None
                 raise
-
-    def refuse_what_it_cannot_update(self, stack: dict[str, Any] | None) -> str:
-        """CREATE or UPDATE, or why neither can run on the stack as it stands."""
-        if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
-            return "CREATE"
-        status = stack["StackStatus"]
-        if status.endswith(BUSY_SUFFIX):
-            raise Conflict(
-                f"{self.name} in {self.region} is {status}: another change is running; nothing was changed"
-            )
-        if status == "ROLLBACK_COMPLETE":
-            raise AwsError(
-                f"{self.name} in {self.region} is ROLLBACK_COMPLETE: its first create failed and nothing of it "
-                f"remains; delete it (aws cloudformation delete-stack --stack-name {self.name} --region "
-                f"{self.region}), then deploy again"
-            )
-        if status.endswith("_FAILED"):
-            raise AwsError(
-                f"{self.name} in {self.region} is {status}: see its events and fix it by hand before a deploy"
-            )
-        return "UPDATE"
 
     def guard(self, allowed: Iterable[str]) -> None:
         """The build's replacement guard, against the template the stack runs now."""
@@ -201,7 +174,19 @@ class StackDeploy:
         """
         seen: set[str] = set()
         failures: list[str] = []
-        started = last_line = clock()
+        beat = Heartbeat(
+            self.say,
+            f"{self.region} {self.name}",
+            WAIT_LIMIT_SECONDS,
+            lambda status: OutcomeUnknown(
+                f"{self.name} in {self.region} is still {status} after {WAIT_LIMIT_SECONDS / 60:.0f} minutes",
+                [
+                    f"follow it with `aws cloudformation describe-stack-events --stack-name {self.name} "
+                    f"--region {self.region}`"
+                ],
+            ),
+            clock,
+        )
         while True:
             # The state first, then the events: every event written before the
             # stack settled is then on the page read after it.
@@ -223,25 +208,12 @@ class StackDeploy:
                 seen.add(event["EventId"])
                 line = f"{self.region} {event_line(event)}"
                 self.say(line)
+                beat.said()
                 if str(event["ResourceStatus"]).endswith("_FAILED"):
                     failures.append(line)
-                last_line = clock()
             if not status.endswith(BUSY_SUFFIX):
                 return stack, failures
-            if clock() - started > WAIT_LIMIT_SECONDS:
-                raise OutcomeUnknown(
-                    f"{self.name} in {self.region} is still {status} after {WAIT_LIMIT_SECONDS / 60:.0f} minutes",
-                    [
-                        f"follow it with `aws cloudformation describe-stack-events --stack-name {self.name} "
-                        f"--region {self.region}`"
-                    ],
-                )
-            if clock() - last_line >= HEARTBEAT_SECONDS:
-                self.say(
-                    f"{self.region} {self.name}: still {status} ({clock() - started:.0f} s)"
-                )
-                last_line = clock()
-            time.sleep(POLL_SECONDS)
+            beat.wait(status)
 
     def protect(self) -> None:
         """The stack policy (kept current with the template) and, where data must survive, termination protection."""
@@ -257,35 +229,6 @@ class StackDeploy:
                     StackName=self.name, EnableTerminationProtection=True
                 )
 
-    def judge(self, stack: dict[str, Any], kind: str, reasons: list[str]) -> None:
-        """Raise what is true when the stack did not reach a complete state; `reasons` are its failed events."""
-        status = stack.get("StackStatus", "")
-        if status in DONE:
-            return
-        if status in ROLLED_BACK:
-            what = "create" if kind == "CREATE" else "update"
-            after = (
-                f"nothing of it remains; delete the stack before a retry (aws cloudformation delete-stack "
-                f"--stack-name {self.name} --region {self.region})"
-                if kind == "CREATE"
-                else "the stack is as it was"
-            )
-            raise AwsError(
-                f"the {what} of {self.name} in {self.region} failed and was rolled back: {after}",
-                reasons,
-            )
-        raise Incomplete(
-            f"{self.name} in {self.region} is {status}: the deploy failed and was not rolled back whole; "
-            "see the events above and fix it by hand",
-            reasons,
-        )
-
-    def interrupted(self) -> Interrupted:
-        return Interrupted(
-            f"interrupted: CloudFormation goes on deploying {self.name} in {self.region}; follow it with "
-            f"`aws cloudformation describe-stack-events --stack-name {self.name} --region {self.region}`"
-        )
-
 
 def deploy_stack(
     release: Release,
@@ -298,7 +241,7 @@ def deploy_stack(
 ) -> None:
     """Create or update the stack through a change set: shown, judged, asked, then run and watched."""
     deploy = StackDeploy(release, region, aws, say)
-    kind = deploy.refuse_what_it_cannot_update(deploy.describe())
+    kind = deploy_kind(deploy.name, region, deploy.describe())
     if kind == "UPDATE":
         deploy.guard(allowed)
     change_set, changes = create_change_set(
@@ -331,8 +274,8 @@ def deploy_stack(
         deploy.execute(change_set, lifted)
         stack, failures = deploy.watch(since)
     except KeyboardInterrupt:
-        raise deploy.interrupted() from None
-    deploy.judge(stack, kind, failures)
+        raise interrupted(deploy.name, region) from None
+    judge(deploy.name, region, stack, kind, failures)
     deploy.protect()
     outputs = sorted(stack.get("Outputs", []), key=lambda o: o["OutputKey"])
     say(f"{deploy.name} deployed in {region}" + (":" if outputs else ""))

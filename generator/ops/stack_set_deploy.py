@@ -15,13 +15,11 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from generator.checks.replacement import blocking, replacements
 from generator.errors import (
     AwsError,
-    ConfigurationError,
     Incomplete,
     Interrupted,
     OutcomeUnknown,
@@ -36,46 +34,10 @@ from generator.ops.release import (
     cloudformation_errors,
     stack_name,
 )
+from generator.ops.targets import Targets, refuse_unexempted_service_role
+from generator.ops.waiting import Heartbeat
 
-POLL_SECONDS = 2.0
-HEARTBEAT_SECONDS = 10.0
 WAIT_LIMIT_SECONDS = 6 * 3600.0
-# What a service-managed stack set acts as in each target account
-# (CloudFormation User Guide, "Configure a custom execution role template for StackSets").
-SERVICE_MANAGED_EXECUTION_ROLE = "stacksets-exec-"
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Where the instances go: accounts (self-managed) or organizational units (service-managed), and regions."""
-
-    accounts: tuple[str, ...]
-    organizational_units: tuple[str, ...]
-    regions: tuple[str, ...]
-
-    @property
-    def service_managed(self) -> bool:
-        return bool(self.organizational_units)
-
-    def described(self) -> str:
-        where = (
-            f"organizational unit(s) {', '.join(self.organizational_units)}"
-            if self.service_managed
-            else f"account(s) {', '.join(self.accounts)}"
-        )
-        return f"{where}, region(s) {', '.join(self.regions)}"
-
-
-def refuse_unexempted_service_role(release: Release, targets: Targets) -> None:
-    """A service-managed set acts as stacksets-exec-<id>; the guards must exempt it, or it is locked out."""
-    named = release.parameter_values.get("DeployerRoleNames", "").split(",")
-    if targets.service_managed and not any(
-        name.startswith(SERVICE_MANAGED_EXECUTION_ROLE) for name in named
-    ):
-        raise ConfigurationError(
-            "a service-managed stack set acts as stacksets-exec-<id> in each account, which the parameter file's "
-            "DeployerRoleNames does not name: add stacksets-exec-* to it, build, and deploy again"
-        )
 
 
 class StackSetDeploy:
@@ -208,14 +170,7 @@ class StackSetDeploy:
 
     def missing_instances(self, targets: Targets) -> Targets | None:
         """The accounts and regions that have no instance yet; None when every one has."""
-        with cloudformation_errors("list the instances of", self.name, self.region):
-            listed = [
-                summary
-                for page in self.cloudformation.get_paginator(
-                    "list_stack_instances"
-                ).paginate(StackSetName=self.name)
-                for summary in page["Summaries"]
-            ]
+        listed = self.instances()
         if targets.service_managed:
             return None if listed else targets
         have = {(i["Account"], i["Region"]) for i in listed}
@@ -231,11 +186,29 @@ class StackSetDeploy:
         )
         return Targets(accounts, (), regions) if accounts else None
 
+    def instances(self) -> list[dict[str, Any]]:
+        with cloudformation_errors("list the instances of", self.name, self.region):
+            return [
+                summary
+                for page in self.cloudformation.get_paginator(
+                    "list_stack_instances"
+                ).paginate(StackSetName=self.name)
+                for summary in page["Summaries"]
+            ]
+
     def watch(
         self, operation: str, clock: Callable[[], float] = time.monotonic
     ) -> list[dict[str, Any]]:
         """A line per change of the operation's state, a heartbeat while it runs; then each instance's result."""
-        started = last_line = clock()
+        beat = Heartbeat(
+            self.say,
+            f"stack set {self.name}",
+            WAIT_LIMIT_SECONDS,
+            lambda status: OutcomeUnknown(
+                f"the operation {operation} on {self.name} is still {status}"
+            ),
+            clock,
+        )
         reported = ""
         while True:
             with cloudformation_errors("read the operation of", self.name, self.region):
@@ -244,19 +217,11 @@ class StackSetDeploy:
                 )["StackSetOperation"]["Status"]
             if status != reported:
                 self.say(f"stack set {self.name}: operation {operation} is {status}")
-                reported, last_line = status, clock()
+                beat.said()
+                reported = status
             if status not in ("RUNNING", "QUEUED", "STOPPING"):
                 break
-            if clock() - started > WAIT_LIMIT_SECONDS:
-                raise OutcomeUnknown(
-                    f"the operation {operation} on {self.name} is still {status}"
-                )
-            if clock() - last_line >= HEARTBEAT_SECONDS:
-                self.say(
-                    f"stack set {self.name}: still {status} ({clock() - started:.0f} s)"
-                )
-                last_line = clock()
-            time.sleep(POLL_SECONDS)
+            beat.wait(status)
         with cloudformation_errors("read the results of", self.name, self.region):
             return [
                 result
@@ -268,15 +233,7 @@ class StackSetDeploy:
 
     def protect_instances(self, account: str) -> None:
         """Termination protection on every instance stack this account's credentials reach; advice for the others."""
-        with cloudformation_errors("list the instances of", self.name, self.region):
-            listed = [
-                summary
-                for page in self.cloudformation.get_paginator(
-                    "list_stack_instances"
-                ).paginate(StackSetName=self.name)
-                for summary in page["Summaries"]
-            ]
-        for instance in listed:
+        for instance in self.instances():
             where = f"{instance['Account']} {instance['Region']}"
             if instance["Account"] != account or not instance.get("StackId"):
                 self.say(

@@ -9,8 +9,11 @@ can run in any order.
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from generator.catalogue import CATALOGUE
 from generator.environments import Environment
+from generator.leaks import output_leaks
 from generator.naming import secret_name
 from generator.parameter_files import (
     cloudformation_parameters,
@@ -303,3 +307,53 @@ def assert_secrets_hold_no_value(
             error["Code"] == "ResourceNotFoundException"
             and "AWSCURRENT" in error["Message"]
         ), error
+
+
+@dataclass
+class Run:
+    """What one in-process run of trading-secrets said; `err` holds its log lines too."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def said(self) -> str:
+        return self.out + "\n" + self.err
+
+
+def run_tool(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    argv: Iterable[str],
+    environment: dict[str, str],
+    never_said: Iterable[str] = (),
+    stdin: str | None = None,
+) -> Run:
+    """trading-secrets in this process, as a user runs it, with `environment` set; nothing it says may leak.
+
+    `never_said` are values it must not print or log, besides anything
+    credential-shaped. `stdin`, when given, is a pipe (not a terminal).
+    """
+    from generator.ops import cli as ops_cli
+
+    argv = list(argv)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+    capsys.readouterr()
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        code = ops_cli.main(argv)
+    out, err = capsys.readouterr()
+    run = Run(code, out, err + "\n" + caplog.text)
+    assert_said_nothing_secret(run, never_said)
+    return run
+
+
+def assert_said_nothing_secret(run: Run, never_said: Iterable[str] = ()) -> None:
+    """Nothing credential-shaped in what a run printed or logged, nor any of `never_said`."""
+    leaked = output_leaks(run.said, "trading-secrets", never_said)
+    assert not leaked, [str(leak) for leak in leaked]

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import shutil
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -24,16 +22,17 @@ import pytest
 from deploy_support import (
     CLIENT_CONFIG,
     Account,
+    Run,
     assert_secrets_encrypted_with_stack_key,
     assert_secrets_hold_no_value,
     committed_template,
     delete_stack,
     record_stack_timings,
+    run_tool,
 )
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from generator.environments import ENVIRONMENTS
-from generator.leaks import known_placeholder_values, output_leaks
-from generator.ops import cli as ops_cli
+from generator.leaks import known_placeholder_values
 from helpers import ROOT
 
 DEV, STAGING, PROD = (ENVIRONMENTS[name] for name in ("dev", "staging", "prod"))
@@ -41,17 +40,6 @@ STACKS = Account("999999999999")  # dev and staging: their names differ
 STACK_SET = Account("999999999998")
 COLLIDING = Account("999999999997")
 FLAKY = Account("999999999996")
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def said(self) -> str:
-        return self.out + "\n" + self.err
 
 
 @pytest.fixture(scope="module")
@@ -73,35 +61,26 @@ def deploy(proxy, monkeypatch, capsys, caplog):
         account.client(
             "cloudformation"
         )  # the session's leftover check looks in this account
-        for name, value in {
-            **account.credentials,
-            "AWS_ENDPOINT_URL": proxy.url,
-        }.items():
-            monkeypatch.setenv(name, value)
         if answer is not None:
-            stdin = io.StringIO(answer)
-            stdin.isatty = lambda: True  # type: ignore[method-assign]
-            monkeypatch.setattr(sys, "stdin", stdin)
-        capsys.readouterr()
-        caplog.clear()
-        with caplog.at_level(logging.INFO):
-            code = ops_cli.main(
-                [
-                    "deploy",
-                    *argv,
-                    "--templates-dir",
-                    str(templates),
-                    "--params-dir",
-                    str(ROOT / "params"),
-                ]
-            )
-        out, err = capsys.readouterr()
-        result = Run(code, out, err + "\n" + caplog.text)
-        leaked = output_leaks(
-            result.said, "trading-secrets deploy", known_placeholder_values()
+            # A terminal, for the question; its answer typed in.
+            terminal = io.StringIO(answer)
+            terminal.isatty = lambda: True  # type: ignore[method-assign]
+            monkeypatch.setattr(sys, "stdin", terminal)
+        return run_tool(
+            monkeypatch,
+            capsys,
+            caplog,
+            [
+                "deploy",
+                *argv,
+                "--templates-dir",
+                str(templates),
+                "--params-dir",
+                str(ROOT / "params"),
+            ],
+            {**account.credentials, "AWS_ENDPOINT_URL": proxy.url},
+            known_placeholder_values(),
         )
-        assert not leaked, [str(leak) for leak in leaked]
-        return result
 
     return run
 

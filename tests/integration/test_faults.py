@@ -8,25 +8,20 @@ anything the tool printed or logged.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from deploy_support import FAULTS, deployed
+from deploy_support import FAULTS, Run, assert_said_nothing_secret, deployed, run_tool
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from generator.environments import ENVIRONMENTS
-from generator.leaks import output_leaks
-from generator.ops import cli as ops_cli
 
 PROD = ENVIRONMENTS["prod"]
 EAST, WEST = PROD.regions
@@ -43,17 +38,6 @@ def fake_value(tag: str) -> dict[str, str]:
 
 
 PUT_VALUES: list[str] = []
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def said(self) -> str:
-        return self.out + "\n" + self.err
 
 
 @pytest.fixture(scope="module")
@@ -98,15 +82,6 @@ def converge() -> str:
     return version
 
 
-def assert_said_nothing_secret(run: Run) -> None:
-    leaked = output_leaks(
-        run.said,
-        "trading-secrets",
-        [value for value in PUT_VALUES if value != PROD.alpaca_endpoint],
-    )
-    assert not leaked, [str(leak) for leak in leaked]
-
-
 def in_process(
     monkeypatch,
     capsys,
@@ -115,18 +90,16 @@ def in_process(
     *argv: str,
     stdin: str | None = None,
 ) -> Run:
-    for name, value in {**FAULTS.credentials, "AWS_ENDPOINT_URL": proxy.url}.items():
-        monkeypatch.setenv(name, value)
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    capsys.readouterr()
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        code = ops_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    run = Run(code, out, err + caplog.text)
-    assert_said_nothing_secret(run)
-    return run
+    """The tool in this process, through the proxy; no value put in this module, nor any piece of one, may show."""
+    return run_tool(
+        monkeypatch,
+        capsys,
+        caplog,
+        argv,
+        {**FAULTS.credentials, "AWS_ENDPOINT_URL": proxy.url},
+        [value for value in PUT_VALUES if value != PROD.alpaca_endpoint],
+        stdin,
+    )
 
 
 def put(monkeypatch, capsys, caplog, proxy: EngineProxy, *extra: str) -> Run:
@@ -332,7 +305,9 @@ def _console_script(*argv: str, stdin: str, endpoint: str) -> subprocess.Popen[s
 def _finish(process: subprocess.Popen[str]) -> Run:
     out, err = process.communicate(timeout=120)
     run = Run(process.returncode, out, err)
-    assert_said_nothing_secret(run)
+    assert_said_nothing_secret(
+        run, [value for value in PUT_VALUES if value != PROD.alpaca_endpoint]
+    )
     return run
 
 

@@ -26,12 +26,14 @@ from generator.ops.change_sets import (
     lifted_policy,
     refuse_lost_state,
 )
-from generator.ops.deploy import check_organizational_units, read_accounts
 from generator.ops.release import load_release, required_capabilities
 from generator.ops.stack_deploy import StackDeploy
-from generator.ops.stack_set_deploy import (
+from generator.ops.stack_set_deploy import deploy_stack_set
+from generator.ops.stack_states import deploy_kind, judge
+from generator.ops.targets import (
     Targets,
-    deploy_stack_set,
+    check_organizational_units,
+    read_accounts,
     refuse_unexempted_service_role,
 )
 from helpers import ROOT
@@ -392,7 +394,7 @@ def stack(status: str) -> dict[str, Any]:
 def test_a_quiet_wait_says_it_is_still_going_and_failed_events_are_kept(monkeypatch):
     deploy, cloudformation, said = stack_deploy()
     ticks = iter(range(0, 1000, 6))
-    monkeypatch.setattr("generator.ops.stack_deploy.time.sleep", lambda _seconds: None)
+    monkeypatch.setattr("generator.ops.waiting.time.sleep", lambda _seconds: None)
     with Stubber(cloudformation) as stub:
         for _ in range(4):
             stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
@@ -418,7 +420,7 @@ def test_a_quiet_wait_says_it_is_still_going_and_failed_events_are_kept(monkeypa
         "us-east-1 12:00:02 AlertTopic                             UPDATE_FAILED: Resource handler returned message: denied"
     ]
     with pytest.raises(Incomplete) as incomplete:
-        deploy.judge(settled, "UPDATE", failures)
+        judge(deploy.name, deploy.region, settled, "UPDATE", failures)
     assert (
         "is UPDATE_ROLLBACK_FAILED: the deploy failed and was not rolled back whole"
         in str(incomplete.value)
@@ -439,18 +441,16 @@ def test_a_quiet_wait_says_it_is_still_going_and_failed_events_are_kept(monkeypa
 def test_a_stack_that_cannot_take_an_update_is_refused_before_anything_is_sent(
     status, refusal
 ):
-    deploy, _, _ = stack_deploy()
+    name = "trading-staging-secrets"
     with pytest.raises(Exception, match=refusal):
-        deploy.refuse_what_it_cannot_update(stack(status)["Stacks"][0])
-    assert deploy.refuse_what_it_cannot_update(None) == "CREATE"
+        deploy_kind(name, "us-east-1", stack(status)["Stacks"][0])
+    assert deploy_kind(name, "us-east-1", None) == "CREATE"
     assert (
-        deploy.refuse_what_it_cannot_update(stack("REVIEW_IN_PROGRESS")["Stacks"][0])
+        deploy_kind(name, "us-east-1", stack("REVIEW_IN_PROGRESS")["Stacks"][0])
         == "CREATE"
     )
     assert (
-        deploy.refuse_what_it_cannot_update(
-            stack("UPDATE_ROLLBACK_COMPLETE")["Stacks"][0]
-        )
+        deploy_kind(name, "us-east-1", stack("UPDATE_ROLLBACK_COMPLETE")["Stacks"][0])
         == "UPDATE"
     )
 
