@@ -8,6 +8,11 @@ or configuration error; 130 interrupted.
 
 from __future__ import annotations
 
+# First, before anything slow is imported: a Ctrl-C now is one line too.
+from generator.startup import interrupt_in_one_line, loaded
+
+interrupt_in_one_line("build.py", "nothing was written")
+
 import argparse
 import contextlib
 import logging
@@ -44,9 +49,7 @@ try:
     from generator.errors import ExitCode
 except ModuleNotFoundError as missing:
     _not_installed(missing)
-except KeyboardInterrupt:
-    print("build.py: error: interrupted; nothing was written", file=sys.stderr)
-    sys.exit(130)
+loaded()
 
 if TYPE_CHECKING:
     from generator.build import BuildResult

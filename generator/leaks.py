@@ -40,6 +40,7 @@ CREDENTIAL_SHAPES: dict[str, re.Pattern[str]] = {
 # both fall under the high-entropy rule below, as do most other tokens.
 # "=" only as base64 padding, so "Key=Value" pairs are not tokens; "_" splits
 # tokens, so snake_case names are not one either.
+_SHORTEST_TOKEN = 20
 _TOKEN = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}")
 HIGH_ENTROPY_BITS_PER_CHARACTER = 3.5
 # An npm lock file's Subresource Integrity field: a SHA-512 digest of a
@@ -114,27 +115,49 @@ def _words(part: str) -> bool:
     return bool(runs)
 
 
-def _names_not_secrets(token: str) -> bool:
-    """A path (a/b/c of plain segments) or identifiers run together (Put/UpdateSecretValue, RoleArnMatchesAnyPath)."""
-    parts = [part for part in re.split(r"[/=+]", token) if part]
-    if (
-        "/" in token
-        and len(parts) > 1
-        and all(_PATH_SEGMENT.fullmatch(part) or _words(part) for part in parts)
-    ):
-        return True
-    return all(_words(part) for part in parts)
+def _identifiers(text: str) -> bool:
+    """Words run together, as identifiers are (RoleArnMatchesAnyPath, Key=Value pairs of them)."""
+    return all(_words(part) for part in re.split(r"[=+]", text) if part)
 
 
-def _high_entropy(token: str) -> bool:
+def _plain(segment: str) -> bool:
+    """A path segment as people name them: lower-case letters and digits, or identifiers."""
+    return bool(_PATH_SEGMENT.fullmatch(segment)) or _identifiers(segment)
+
+
+def _suspect_runs(token: str) -> list[str]:
+    """The parts of `token` that could hold a credential.
+
+    Outside a path, the token itself, unless it is identifiers. In a path,
+    each run of segments that are not plain names, when long enough for a
+    key: run.jV70fY/templates/dev/secrets keeps its names out of the
+    judgement and its 6-character random part is too short to be a key,
+    while a base64 key's own slashes keep it in one run, judged whole.
+    """
+    if "/" not in token:
+        return [] if _identifiers(token) else [token]
+    runs: list[str] = []
+    current: list[str] = []
+    for segment in token.split("/"):
+        if segment and _plain(segment):
+            if current:
+                runs.append("/".join(current))
+                current = []
+        else:
+            current.append(segment)
+    if current:
+        runs.append("/".join(current))
+    return [run for run in runs if len(run.strip("/")) >= _SHORTEST_TOKEN]
+
+
+def _random(token: str) -> bool:
+    """Whether `token` is mixed the way random text is, and not identifiers run together."""
     # Tokens are ASCII (see _TOKEN); string methods keep these C loops, so a
     # 200,000-character token costs microseconds, not a Python loop per character.
     has_upper = token != token.lower()
     has_lower = token != token.upper()
     has_digit = _DIGIT.search(token) is not None
-    if shannon_entropy(token) < HIGH_ENTROPY_BITS_PER_CHARACTER or _names_not_secrets(
-        token
-    ):
+    if shannon_entropy(token) < HIGH_ENTROPY_BITS_PER_CHARACTER:
         return False
     if has_digit and (has_upper or has_lower):
         # Letters and digits (hex keys included), mixed the way random text mixes
@@ -144,6 +167,15 @@ def _high_entropy(token: str) -> bool:
         # Letters only: ask for the near-coin-flip switching of random upper and lower case.
         return class_switch_rate(token) >= RANDOM_LETTERS_SWITCH_RATE
     return False
+
+
+def _high_entropy_runs(token: str) -> list[str]:
+    """The runs of `token` that look like a credential."""
+    return [run for run in _suspect_runs(token) if _random(run)]
+
+
+def _high_entropy(token: str) -> bool:
+    return bool(_high_entropy_runs(token))
 
 
 def scan_line(line: str) -> list[str]:
@@ -200,12 +232,14 @@ def redact(line: str, known_values: Iterable[str] = ()) -> str:
             line = line.replace(value, "[REDACTED secret value]")
     for kind, pattern in CREDENTIAL_SHAPES.items():
         line = pattern.sub(f"[REDACTED {kind}]", line)
-    return _TOKEN.sub(
-        lambda m: (
-            "[REDACTED high-entropy token]" if _high_entropy(m.group()) else m.group()
-        ),
-        line,
-    )
+    return _TOKEN.sub(lambda m: _redact_runs(m.group()), line)
+
+
+def _redact_runs(token: str) -> str:
+    """`token` with each credential-like run replaced, and the names around it (a path's) kept."""
+    for run in _high_entropy_runs(token):
+        token = token.replace(run, "[REDACTED high-entropy token]")
+    return token
 
 
 class RedactingFilter(logging.Filter):

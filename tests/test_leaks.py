@@ -239,3 +239,54 @@ def test_an_npm_lock_file_digest_is_not_a_credential():
 )
 def test_only_a_whole_lock_file_digest_is_let_through(line):
     assert "a high-entropy token" in scan_line(line)
+
+
+def _temporary_names(style: str, count: int = 300) -> list[str]:
+    """Directory names as mktemp(1) (run.XXXXXX: mixed case and digits) and tempfile.mkdtemp (tmp + 8) make them."""
+    import random
+    import string
+
+    generator = random.Random(style)  # seeded: the same names every run
+    if style == "mktemp":
+        alphabet, length, prefix = string.ascii_letters + string.digits, 6, "run."
+    else:
+        alphabet, length, prefix = (
+            string.ascii_lowercase + string.digits + "_",
+            8,
+            "tmp",
+        )
+    return [
+        prefix + "".join(generator.choice(alphabet) for _ in range(length))
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.parametrize("style", ["mktemp", "mkdtemp"])
+def test_a_path_in_a_temporary_directory_is_left_whole(style):
+    """The "wrote <path>" lines must say where; a random directory name is 6 to 8 characters, no key."""
+    for name in _temporary_names(style):
+        line = f"build.py: wrote /tmp/{name}/templates/dev/secrets.json"
+        assert redact(line) == line, line
+        assert scan_line(line) == [], line
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "trading/prod/alpaca in us-east-1: version f0b4ed43-1a2b-4c3d-8e9f-0a1b2c3d4e5f is AWSCURRENT",
+        "trading-dev-secrets in us-east-1: change set trading-secrets-20261202-001718-0c4a10 (create):",
+        "stack set trading-prod-secrets: operation 71bcd881-5189-44b2-9df9-4fb1bf708503 is SUCCEEDED",
+    ],
+)
+def test_version_ids_and_operation_ids_are_left_alone(line):
+    assert redact(line) == line and scan_line(line) == []
+
+
+def test_a_key_in_a_path_is_redacted_and_the_names_around_it_kept():
+    """The run that holds the key goes whole, with any random name next to it; plain names stay."""
+    key = "wJalrXUtnF" + "EMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+    assert (
+        redact(f"wrote /tmp/keys/{key}/secrets.json")
+        == "wrote /tmp/keys/[REDACTED high-entropy token]/secrets.json"
+    )
+    assert key not in redact(f"wrote /tmp/run.jV70fY/{key}/secrets.json")

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from generator.errors import AwsError, Conflict, Incomplete, Interrupted
+from generator.errors import AwsError, Conflict, Incomplete, Interrupted, OutcomeUnknown
 from generator.ops.aws import AwsClients
 from generator.ops.versions import RegionVersions, describe, read_all, read_versions
 
@@ -38,11 +38,18 @@ def settle(
     try:
         after = read_all(aws, change.secret, change.regions)
     except (AwsError, KeyboardInterrupt):
-        message = f"could not read back {change.secret} after: {_cause(failure)}; the state is unknown"
+        # A write may have landed unanswered: neither "nothing changed" nor "done" is known.
+        message = (
+            f"the outcome is unknown: {change.secret} could not be read back after: {_cause(failure)}, "
+            "so whether the change landed cannot be told"
+        )
         advice = [
-            f"run `trading-secrets status` to see each region, then `{change.finish}`"
+            f"run `trading-secrets status --env {change.secret.split('/')[1]}` to learn it, then, if needed, "
+            f"`{change.finish}`"
         ]
-        raise (Interrupted if interrupted else AwsError)(message, advice) from None
+        raise (Interrupted if interrupted else OutcomeUnknown)(
+            message, advice
+        ) from None
     done = [
         region for region in change.regions if after[region].current == change.target
     ]

@@ -155,6 +155,26 @@ def test_a_lost_put_response_whose_write_landed_is_a_success(
     assert "but reading it back shows the step landed" in run.err
 
 
+def test_a_lost_answer_that_cannot_be_read_back_is_an_unknown_outcome_not_nothing_changed(
+    monkeypatch, capsys, caplog, proxy
+):
+    """The move landed in us-west-2 unanswered, and from then on no region can be read: exit 9, never 4."""
+    before = converge()
+    proxy.add(
+        Fault("UpdateSecretVersionStage", "drop", region=WEST, times=1),
+        Fault("ListSecretVersionIds", "error", after="UpdateSecretVersionStage"),
+        Fault("UpdateSecretVersionStage", "error", after="UpdateSecretVersionStage"),
+    )
+    run = put(monkeypatch, capsys, caplog, proxy)
+    proxy.clear()
+    assert run.code == 9, run.err
+    assert "the outcome is unknown" in run.err and "nothing changed" not in run.err
+    assert "run `trading-secrets status --env prod` to learn it" in run.err
+    # What status would have shown: it had in fact landed everywhere, west unanswered.
+    after = currents()
+    assert after[EAST] == after[WEST] != before
+
+
 def test_a_lost_stage_response_is_retried_with_the_same_token_and_writes_one_version(
     monkeypatch, capsys, caplog, proxy
 ):

@@ -16,6 +16,7 @@ from generator.errors import (
     Incomplete,
     Interrupted,
     NothingToRollBack,
+    OutcomeUnknown,
     ValueRefused,
 )
 from generator.ops import put, rollback, settle
@@ -166,9 +167,13 @@ def test_when_the_state_cannot_be_read_back_the_report_says_it_is_unknown(monkey
         raise AwsError("endpoint unreachable")
 
     monkeypatch.setattr(settle, "read_all", unreadable)
-    with pytest.raises(AwsError, match="the state is unknown") as raised:
+    with pytest.raises(OutcomeUnknown, match="the outcome is unknown: ") as raised:
         settle.settle(change(), StubbedClients({}), AwsError("timeout"))
-    assert "run `trading-secrets status`" in raised.value.details[0]
+    # Its own exit code: not 4, which says nothing changed for consumers.
+    assert raised.value.exit_code == 9
+    assert (
+        "run `trading-secrets status --env prod` to learn it" in raised.value.details[0]
+    )
 
 
 def test_a_put_refuses_to_start_while_the_regions_disagree(monkeypatch):
