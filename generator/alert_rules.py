@@ -37,6 +37,9 @@ _REPLICATION_CHANGES = (
     "ReplicateSecretToRegions",
     "RemoveRegionsFromReplication",
     "StopReplicationToReplica",
+    # Keeps copying the value into a replica in another account, or stops it.
+    "AssociateCrossAccountReplica",
+    "DisassociateCrossAccountReplica",
 )
 SECRET_CHANGE_EVENTS = tuple(
     sorted(_VALUE_CHANGES + _LIFECYCLE_CHANGES + _ACCESS_CHANGES + _REPLICATION_CHANGES)
@@ -49,6 +52,21 @@ KEY_CHANGE_EVENTS = (
     "ScheduleKeyDeletion",
 )
 
+# Secrets Manager's own events, not API calls: a version deleted for good, or a
+# rotation that ran (Secrets Manager User Guide, "Log AWS Secrets Manager events
+# with AWS CloudTrail").
+SERVICE_EVENTS = (
+    "CancelSecretVersionDelete",
+    "EndSecretVersionDelete",
+    "RotationAbandoned",
+    "RotationFailed",
+    "RotationStarted",
+    "RotationSucceeded",
+    "StartSecretVersionDelete",
+)
+CLOUDTRAIL_API_CALL = "AWS API Call via CloudTrail"
+CLOUDTRAIL_SERVICE_EVENT = "AWS Service Event via CloudTrail"
+
 # A rule in state ENABLED never sees read-only management events (GetSecretValue
 # among them, even when it fails); this state lets it see them too.
 MUTATING_EVENTS = "ENABLED"
@@ -57,27 +75,41 @@ READ_ONLY_EVENTS_TOO = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 
 @dataclass(frozen=True)
 class AlertRule:
-    """One rule's identity, what it is for, what it matches, and the state that lets it see those events."""
+    """One rule's identity and name, what it is for, what it matches, and the state that lets it see those events."""
 
     logical_id: str
+    name: str
     what: str
     pattern: dict[str, Any]
     state: str
+    # Where its events go: the alert topic, or straight into the dead-letter
+    # queue when the topic itself depends on what the rule watches.
+    to_queue: bool = False
+
+
+def _secret_arn_prefix(env: Environment) -> dict[str, Any]:
+    prefix = naming.secret_name_prefix(env)
+    return {
+        "prefix": Sub(
+            f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{prefix}"
+        )
+    }
 
 
 def _secret_id_patterns(env: Environment) -> list[dict[str, Any]]:
     """Match this environment's secrets whether the caller named them by name or by ARN."""
-    prefix = naming.secret_name_prefix(env)
-    arn_prefix = f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{prefix}"
-    return [{"prefix": prefix}, {"prefix": Sub(arn_prefix)}]
+    return [{"prefix": naming.secret_name_prefix(env)}, _secret_arn_prefix(env)]
 
 
 def _cloudtrail_pattern(
-    service: str, event_names: list[str], **detail: Any
+    service: str,
+    event_names: list[str],
+    detail_type: str = CLOUDTRAIL_API_CALL,
+    **detail: Any,
 ) -> dict[str, Any]:
     return {
         "source": [f"aws.{service}"],
-        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail-type": [detail_type],
         "detail": {
             "eventSource": [f"{service}.amazonaws.com"],
             "eventName": event_names,
@@ -97,17 +129,27 @@ def _secrets_pattern(
     )
 
 
-def alert_rules(env: Environment, key: Key) -> list[AlertRule]:
-    """Changes to the secrets, denied reads, reads of a secret pending deletion, and changes that break the key."""
+def _key_pattern(key: Key) -> dict[str, Any]:
+    # CloudTrail names the key in `resources` whatever the caller passed (id, ARN or alias).
+    return _cloudtrail_pattern(
+        "kms", list(KEY_CHANGE_EVENTS), resources={"ARN": [GetAtt(key, "Arn")]}
+    )
+
+
+def alert_rules(env: Environment, secrets_key: Key, alerts_key: Key) -> list[AlertRule]:
+    """Changes to the secrets, denied reads, reads of a secret pending deletion, Secrets Manager's own events,
+    and changes that break either key."""
     return [
         AlertRule(
             "SecretChangeRule",
+            naming.resource_name(env, "changes"),
             "Any change to",
             _secrets_pattern(env, list(SECRET_CHANGE_EVENTS)),
             MUTATING_EVENTS,
         ),
         AlertRule(
             "SecretAccessDeniedRule",
+            naming.resource_name(env, "denied-reads"),
             "Denied GetSecretValue on",
             _secrets_pattern(
                 env,
@@ -120,6 +162,7 @@ def alert_rules(env: Environment, key: Key) -> list[AlertRule]:
             # A read of a secret scheduled for deletion means a consumer still
             # depends on it: restore it before the window closes.
             "PendingDeletionAccessRule",
+            naming.resource_name(env, "pending-deletion-reads"),
             "GetSecretValue on a pending-deletion secret of",
             _secrets_pattern(
                 env,
@@ -130,35 +173,64 @@ def alert_rules(env: Environment, key: Key) -> list[AlertRule]:
             READ_ONLY_EVENTS_TOO,
         ),
         AlertRule(
-            # CloudTrail names the key in `resources` whatever the caller passed (id, ARN or alias).
-            "KeyChangeRule",
-            "Disabling, deleting or re-permissioning the key of",
+            # Service events name the secret by ARN only (medium confidence: the
+            # field follows AWS's rotation examples), and need no read-only state.
+            "SecretServiceEventRule",
+            naming.resource_name(env, "service-events"),
+            "Version deletion or rotation of",
             _cloudtrail_pattern(
-                "kms", list(KEY_CHANGE_EVENTS), resources={"ARN": [GetAtt(key, "Arn")]}
+                "secretsmanager",
+                list(SERVICE_EVENTS),
+                CLOUDTRAIL_SERVICE_EVENT,
+                additionalEventData={"SecretId": [_secret_arn_prefix(env)]},
             ),
             MUTATING_EVENTS,
+        ),
+        AlertRule(
+            "KeyChangeRule",
+            naming.resource_name(env, "key-changes"),
+            "Disabling, deleting or re-permissioning the key of",
+            _key_pattern(secrets_key),
+            MUTATING_EVENTS,
+        ),
+        AlertRule(
+            # The topic is encrypted with this key: once it is disabled or pending
+            # deletion, SNS can publish nothing, this alert included. So it goes
+            # where no key is needed, the SQS-managed dead-letter queue, whose
+            # alarm and `trading-secrets status` then say so.
+            "AlertsKeyChangeRule",
+            naming.resource_name(env, "alerts-key-changes"),
+            "Disabling, deleting or re-permissioning the alerting key of",
+            _key_pattern(alerts_key),
+            MUTATING_EVENTS,
+            to_queue=True,
         ),
     ]
 
 
+def _target(rule: AlertRule, topic: Topic, dead_letters: Queue) -> Target:
+    if rule.to_queue:
+        return Target(Id="AlertDeadLetterQueue", Arn=GetAtt(dead_letters, "Arn"))
+    return Target(
+        Id="AlertTopic",
+        Arn=Ref(topic),
+        DeadLetterConfig=DeadLetterConfig(Arn=GetAtt(dead_letters, "Arn")),
+    )
+
+
 def rule_resources(
-    env: Environment, key: Key, topic: Topic, dead_letters: Queue
+    env: Environment, rules: list[AlertRule], topic: Topic, dead_letters: Queue
 ) -> list[Rule]:
-    """Each alert rule, targeting the topic, with the dead-letter queue for what cannot be delivered."""
+    """Each alert rule, targeting the topic (with the dead-letter queue for what cannot be delivered) or the queue."""
     return [
         Rule(
             rule.logical_id,
+            Name=rule.name,
             Description=f"{rule.what} {env.project} {env.name} secrets",
             EventPattern=rule.pattern,
             State=rule.state,
-            Targets=[
-                Target(
-                    Id="AlertTopic",
-                    Arn=Ref(topic),
-                    DeadLetterConfig=DeadLetterConfig(Arn=GetAtt(dead_letters, "Arn")),
-                )
-            ],
+            Targets=[_target(rule, topic, dead_letters)],
             Tags=Tags(**tagging.common_tags(env)),
         )
-        for rule in alert_rules(env, key)
+        for rule in rules
     ]

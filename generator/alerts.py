@@ -15,14 +15,16 @@ from troposphere.sqs import Queue, QueuePolicy
 
 from generator import naming, stack_parameters, tagging
 from generator.environments import Environment
-from generator.policies import POLICY_VERSION
+from generator.policies import POLICY_VERSION, this_stacks_alarms
 from generator.resources import exported_output
 
 TOPIC_LOGICAL_ID = "AlertTopic"
 DEAD_LETTER_QUEUE_LOGICAL_ID = "AlertDeadLetterQueue"
 EVENTBRIDGE = aws.Principal("Service", ["events.amazonaws.com"])
-# Why the queue is not under the stack's key: the alerts it must catch include
-# those that fail because that key was disabled or scheduled for deletion.
+CLOUDWATCH = aws.Principal("Service", ["cloudwatch.amazonaws.com"])
+# Why the queue is under no customer-managed key: the alerts it must catch
+# include those that fail because a key was disabled or scheduled for deletion,
+# and the alerting key's own tampering, which goes straight here.
 DEAD_LETTER_ENCRYPTION_REASON = (
     "Encrypted with SQS-managed keys (SqsManagedSseEnabled), which this check does not recognise; "
     "not the stack's KMS key, so that alerts still land here when that key is disabled."
@@ -105,11 +107,14 @@ def _deny_without_tls(action: aws.Action, resource: AWSHelperFn) -> aws.Statemen
     )
 
 
-def topic_policy_document(topic_arn: AWSHelperFn) -> aws.PolicyDocument:
-    """EventBridge may publish; nobody may publish without TLS.
+def topic_policy_document(
+    env: Environment, topic_arn: AWSHelperFn
+) -> aws.PolicyDocument:
+    """EventBridge and this stack's alarms may publish; nobody may publish without TLS.
 
     The EventBridge statement has the form of AWS's examples and CDK's SnsTopic
     target: no Condition, which SNS topic policies for EventBridge do not support.
+    The alarms' statement is scoped to this stack's alarms by name.
     """
     return aws.PolicyDocument(
         Version=POLICY_VERSION,
@@ -120,6 +125,14 @@ def topic_policy_document(topic_arn: AWSHelperFn) -> aws.PolicyDocument:
                 EVENTBRIDGE,
                 sns_actions.Publish,
                 topic_arn,
+            ),
+            _statement(
+                "AllowStackAlarmsToPublish",
+                aws.Allow,
+                CLOUDWATCH,
+                sns_actions.Publish,
+                topic_arn,
+                **this_stacks_alarms(env),
             ),
             _deny_without_tls(sns_actions.Publish, topic_arn),
         ],
@@ -146,11 +159,11 @@ def dead_letter_policy_document(
     )
 
 
-def alert_topic_policy(topic: Topic) -> TopicPolicy:
+def alert_topic_policy(env: Environment, topic: Topic) -> TopicPolicy:
     return TopicPolicy(
         f"{TOPIC_LOGICAL_ID}Policy",
         Topics=[Ref(topic)],
-        PolicyDocument=topic_policy_document(Ref(topic)),
+        PolicyDocument=topic_policy_document(env, Ref(topic)),
     )
 
 

@@ -1,4 +1,4 @@
-"""The key policy of the customer-managed key that encrypts the secrets and the alert topic, built with awacs."""
+"""The key policies of the two customer-managed keys, the secrets' and the alerting's, built with awacs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,13 @@ from awacs.aws import (
 )
 from troposphere import AccountId
 
-from generator.policies import ACCOUNT_ROOT, POLICY_VERSION, SECRETS_MANAGER_IN_REGION
+from generator.environments import Environment
+from generator.policies import (
+    ACCOUNT_ROOT,
+    POLICY_VERSION,
+    SECRETS_MANAGER_IN_REGION,
+    this_stacks_alarms,
+)
 
 # Key administration without the data-plane actions: the account may manage
 # the key, but can decrypt only through Secrets Manager (statement below).
@@ -66,7 +72,7 @@ def _account_may(sid: str, actions: Sequence[Action], **condition: Any) -> State
 
 
 def key_policy() -> PolicyDocument:
-    """The account administers the key; data-plane use only through Secrets Manager, plus EventBridge for alerts."""
+    """The secrets' key: the account administers it; data-plane use only through Secrets Manager."""
     return PolicyDocument(
         Version=POLICY_VERSION,
         Statement=[
@@ -83,15 +89,41 @@ def key_policy() -> PolicyDocument:
                     )
                 ),
             ),
-            # EventBridge must encrypt what it publishes to the encrypted alert topic.
+        ],
+    )
+
+
+PUBLISH_ENCRYPTED = [kms_actions.Decrypt, kms_actions.Action("GenerateDataKey*")]
+
+
+def alerts_key_policy(env: Environment) -> PolicyDocument:
+    """The alerting's own key: the account administers it; EventBridge and this stack's alarms publish with it.
+
+    Apart from the secrets' key, so that disabling or scheduling the deletion
+    of that key can still be reported: SNS cannot publish to a topic whose key
+    refuses GenerateDataKey.
+    """
+    return PolicyDocument(
+        Version=POLICY_VERSION,
+        Statement=[
+            _account_may("AllowAccountToAdministerKey", KEY_ADMINISTRATION_ACTIONS),
             # SNS does not support source conditions for EventBridge publishing to an
             # encrypted topic, so this statement has none.
             Statement(
                 Sid="AllowEventBridgeToPublishToEncryptedTopic",
                 Effect=Allow,
                 Principal=Principal("Service", ["events.amazonaws.com"]),
-                Action=[kms_actions.Decrypt, kms_actions.Action("GenerateDataKey*")],
+                Action=PUBLISH_ENCRYPTED,
                 Resource=["*"],
+            ),
+            # CloudWatch alarms do support them: only this stack's alarms, in this account.
+            Statement(
+                Sid="AllowStackAlarmsToPublishToEncryptedTopic",
+                Effect=Allow,
+                Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
+                Action=PUBLISH_ENCRYPTED,
+                Resource=["*"],
+                **this_stacks_alarms(env),
             ),
         ],
     )

@@ -39,8 +39,22 @@ def key_alias(env: Environment) -> str:
     return f"alias/{env.project}-{env.name}-secrets"
 
 
+def alerts_key_alias(env: Environment) -> str:
+    """The alerting's own key: the alert topic must not depend on the key whose tampering it reports."""
+    return f"alias/{env.project}-{env.name}-secrets-alerts"
+
+
 def alert_topic_name(env: Environment) -> str:
     return f"{env.project}-{env.name}-secrets-alerts"
+
+
+def resource_name(env: Environment, what: str) -> str:
+    """A fixed name for an alert rule or an alarm: `trading-<env>-secrets-<what>`.
+
+    Fixed, so that an alarm can name its rule in a metric's dimension and the
+    alerting key can scope CloudWatch to this stack's alarms by name.
+    """
+    return f"{env.project}-{env.name}-secrets-{what}"
 
 
 def alert_dead_letter_queue_name(env: Environment) -> str:

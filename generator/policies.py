@@ -16,6 +16,7 @@ from awacs import secretsmanager as secretsmanager_actions
 from awacs.aws import (
     Action,
     Allow,
+    ArnLike,
     ArnNotLike,
     Condition,
     Deny,
@@ -28,6 +29,7 @@ from awacs.aws import (
 )
 from troposphere import AccountId, AWSHelperFn, If, Join, NoValue, Ref, Split, Sub
 
+from generator import naming
 from generator.environments import Environment
 from generator.stack_parameters import (
     BREAK_GLASS_ROLE,
@@ -54,19 +56,14 @@ SECRETS_MANAGER_IN_REGION = Sub("secretsmanager.${AWS::Region}.amazonaws.com")
 ANY_ACCOUNT_ROLE_UNDER_ANY_PATH = "arn:*:iam::*:role*/"
 
 
-def pinned_role_arns(name: str | AWSHelperFn) -> list[AWSHelperFn]:
+def pinned_role_arn(name: str) -> AWSHelperFn:
     """One role of this account under any path: aws:PrincipalArn of an assumed role carries the role's path.
 
-    IAM Identity Center roles always have one. A role name is unique in an
-    account whatever its path.
+    IAM Identity Center roles always have one; "role*/" matches role/<name>
+    and role/<path>/<name> alike. `name` is a role name, or ${Parameter}. A
+    role name is unique in an account whatever its path.
     """
-    return [
-        Sub(
-            f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}${{RoleName}}",
-            RoleName=name,
-        )
-        for kind in ("role/", "role/*/")
-    ]
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role*/{name}")
 
 
 def listed_role_arns(parameter: str) -> AWSHelperFn:
@@ -75,7 +72,7 @@ def listed_role_arns(parameter: str) -> AWSHelperFn:
     return Join("", [prefix, Join("," + prefix, Split(",", Ref(parameter)))])
 
 
-BREAK_GLASS_ROLE_ARNS = pinned_role_arns(Ref(BREAK_GLASS_ROLE))
+BREAK_GLASS_ROLE_ARN = pinned_role_arn(f"${{{BREAK_GLASS_ROLE}}}")
 
 
 def _principal_list(
@@ -95,7 +92,7 @@ def _deployers(env: Environment) -> list[AWSHelperFn]:
     """Whom CloudFormation acts as: the named deployers, and in a stack set each account's execution role."""
     named = [listed_role_arns(DEPLOYER_ROLES)]
     return (
-        [*named, *pinned_role_arns(STACK_SET_EXECUTION_ROLE)]
+        [*named, pinned_role_arn(STACK_SET_EXECUTION_ROLE)]
         if env.deployed_as_stack_set
         else named
     )
@@ -122,12 +119,20 @@ def deny_principals_outside_account() -> Statement:
     )
 
 
-def deny_delete_except_break_glass() -> Statement:
-    """Only the break-glass role may delete the secret."""
+def deny_delete_or_copy_except_break_glass() -> Statement:
+    """Only the break-glass role may delete the secret, or copy its value into another account.
+
+    AssociateCrossAccountReplica links the secret to a replica in another
+    account and keeps copying its value there (Secrets Manager API, in
+    botocore's service model); no deployer or operator needs it.
+    """
     return _deny_everybody(
-        "DenyDeleteExceptBreakGlass",
-        [secretsmanager_actions.DeleteSecret],
-        Condition(ArnNotLike({"aws:PrincipalArn": BREAK_GLASS_ROLE_ARNS})),
+        "DenyDeleteOrCrossAccountCopyExceptBreakGlass",
+        [
+            secretsmanager_actions.DeleteSecret,
+            secretsmanager_actions.Action("AssociateCrossAccountReplica"),
+        ],
+        Condition(ArnNotLike({"aws:PrincipalArn": BREAK_GLASS_ROLE_ARN})),
     )
 
 
@@ -143,7 +148,7 @@ def deny_policy_change_except_break_glass_and_deployers(env: Environment) -> Sta
             ArnNotLike(
                 {
                     "aws:PrincipalArn": _principal_list(
-                        [*BREAK_GLASS_ROLE_ARNS, *_deployers(env)]
+                        [BREAK_GLASS_ROLE_ARN, *_deployers(env)]
                     )
                 }
             )
@@ -181,13 +186,32 @@ def secret_resource_policy(env: Environment) -> dict[str, Any]:
     statements: list[Any] = [deny_principals_outside_account()]
     if env.deny_delete_except_break_glass:
         statements += [
-            deny_delete_except_break_glass(),
+            deny_delete_or_copy_except_break_glass(),
             deny_policy_change_except_break_glass_and_deployers(env),
         ]
     statements.append(
         If(HAS_READER_ALLOW_LIST, deny_read_outside_allow_list(env), NoValue)
     )
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def this_stacks_alarms(env: Environment) -> dict[str, Any]:
+    """Conditions that hold only for this stack's alarms, in this account: CloudWatch supports them."""
+    return {
+        "Condition": Condition(
+            [
+                StringEquals({"aws:SourceAccount": AccountId}),
+                ArnLike(
+                    {
+                        "aws:SourceArn": Sub(
+                            "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+                            + naming.resource_name(env, "*")
+                        )
+                    }
+                ),
+            ]
+        )
+    }
 
 
 def reader_policy(secret_arn: AWSHelperFn, key_arn: AWSHelperFn) -> PolicyDocument:

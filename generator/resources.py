@@ -20,6 +20,7 @@ from generator.catalogue import SecretSpec
 from generator.environments import Environment
 
 KEY_LOGICAL_ID = "SecretsKey"
+ALERTS_KEY_LOGICAL_ID = "AlertsKey"
 
 
 @dataclass(frozen=True)
@@ -52,21 +53,54 @@ def exported_output(
     )
 
 
-def encryption_key(env: Environment) -> tuple[Key, Alias]:
-    """The customer-managed key that encrypts the secrets and the alert topic."""
+def _customer_key(
+    env: Environment,
+    logical_id: str,
+    what: str,
+    policy: Any,
+    alias: str,
+    **retention: str,
+) -> tuple[Key, Alias]:
+    """A customer-managed key with rotation on and the environment's deletion window, and its alias."""
     key = Key(
-        KEY_LOGICAL_ID,
-        Description=f"Encrypts the {env.project} {env.name} credentials and their alert topic",
+        logical_id,
+        Description=f"Encrypts the {env.project} {env.name} {what}",
         EnableKeyRotation=True,
-        KeyPolicy=key_policy.key_policy(),
+        KeyPolicy=policy,
         PendingWindowInDays=env.key_pending_window_days,
         Tags=Tags(**tagging.common_tags(env)),
+        **retention,
+    )
+    return key, Alias(f"{logical_id}Alias", AliasName=alias, TargetKeyId=Ref(key))
+
+
+def encryption_key(env: Environment) -> tuple[Key, Alias]:
+    """The customer-managed key that encrypts the secrets: kept where their data must survive."""
+    return _customer_key(
+        env,
+        KEY_LOGICAL_ID,
+        "credentials",
+        key_policy.key_policy(),
+        naming.key_alias(env),
         **_stateful(env),
     )
-    alias = Alias(
-        f"{KEY_LOGICAL_ID}Alias", AliasName=naming.key_alias(env), TargetKeyId=Ref(key)
+
+
+def alerts_key(env: Environment) -> tuple[Key, Alias]:
+    """The alerting's own key, for the alert topic: never the key whose tampering it reports.
+
+    Rotation and deletion window as the secrets' key; deleted with the stack,
+    since it encrypts only alerts in flight.
+    """
+    return _customer_key(
+        env,
+        ALERTS_KEY_LOGICAL_ID,
+        "credentials' alerts",
+        key_policy.alerts_key_policy(env),
+        naming.alerts_key_alias(env),
+        DeletionPolicy="Delete",
+        UpdateReplacePolicy="Delete",
     )
-    return key, alias
 
 
 def secret_value(env: Environment, spec: SecretSpec) -> dict[str, str]:

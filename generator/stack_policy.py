@@ -7,6 +7,7 @@ Stack sets have no stack policy; the build's replacement guard covers them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,8 @@ from awacs.aws import (
     Principal,
     Statement,
 )
+
+from generator.json_text import pretty_json
 
 # What each type holds that a replacement or a removal would lose.
 STATEFUL_TYPES: Mapping[str, str] = {
@@ -67,4 +70,4 @@ def stack_policy(template: Mapping[str, Any]) -> PolicyDocument:
 
 def render_stack_policy(template: Mapping[str, Any]) -> str:
     """Byte-stable JSON, rendered as the templates are."""
-    return stack_policy(template).to_json(indent=1, sort_keys=True) + "\n"
+    return pretty_json(json.loads(stack_policy(template).to_json()))

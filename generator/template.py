@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from troposphere import Template
 
-from generator import __version__, alert_rules, alerts, resources, stack_parameters
+from generator import (
+    __version__,
+    alarms,
+    alert_rules,
+    alerts,
+    resources,
+    stack_parameters,
+)
 from generator.catalogue import CATALOGUE, SecretSpec
 from generator.environments import Environment
+from generator.json_text import pretty_json
 
 TEMPLATE_FORMAT_VERSION = "2010-09-09"
 
@@ -43,14 +52,24 @@ def build_template(
         )
         template.add_output(list(construct.outputs))
 
-    topic = alerts.alert_topic(env, key)
+    # The alerting has a key of its own: it must still speak when the secrets' key is disabled.
+    alerts_key, alerts_alias = resources.alerts_key(env)
+    topic = alerts.alert_topic(env, alerts_key)
     dead_letters = alerts.dead_letter_queue(env)
-    rules = alert_rules.rule_resources(env, key, topic, dead_letters)
+    watched = alert_rules.alert_rules(env, key, alerts_key)
+    rules = alert_rules.rule_resources(env, watched, topic, dead_letters)
+    template.add_resource([alerts_key, alerts_alias])
     template.add_resource(
-        [topic, alerts.email_subscription(topic), alerts.alert_topic_policy(topic)]
+        [topic, alerts.email_subscription(topic), alerts.alert_topic_policy(env, topic)]
     )
     template.add_resource(
         [dead_letters, *rules, alerts.dead_letter_queue_policy(dead_letters, rules)]
+    )
+    template.add_resource(
+        [
+            alarms.dead_letter_alarm(env, dead_letters, topic),
+            *(alarms.failed_invocations_alarm(env, rule, topic) for rule in watched),
+        ]
     )
     template.add_output(
         [resources.key_output(env, key), alerts.topic_output(env, topic)]
@@ -59,10 +78,5 @@ def build_template(
 
 
 def render(template: Template) -> str:
-    """Byte-stable JSON: sorted keys, troposphere's one-space indent, trailing newline.
-
-    One space, not two: the file is what `--template-body` uploads, and
-    CloudFormation takes at most 51,200 bytes that way.
-    """
-    text: str = template.to_json(indent=1, sort_keys=True)
-    return text + "\n"
+    """Byte-stable JSON, laid out by `generator.json_text` to stay well under the upload limit."""
+    return pretty_json(json.loads(template.to_json()))

@@ -47,8 +47,11 @@ def resolve(node: Any, deployment: Deployment, template: dict[str, Any]) -> Any:
         if function == "Ref":
             return _ref(argument, deployment)
         if function == "Fn::GetAtt":
-            assert argument[1] == "Arn", argument
-            return deployment.arns[argument[0]]
+            logical_id, attribute = argument
+            if attribute == "Arn":
+                return deployment.arns[logical_id]
+            # Any other attribute (a queue's QueueName): a stand-in that names it.
+            return f"{deployment.physical_ids.get(logical_id, logical_id)}.{attribute}"
         if function == "Fn::Sub":
             return _sub(argument, deployment, template)
         if function == "Fn::Join":

@@ -421,3 +421,22 @@ def test_the_engine_can_say_yes_and_no_to_the_same_question():
         principal(role_arn(BREAK_GLASS_NAME, "/break-glass/"), ADMINISTRATOR),
         "secretsmanager:DeleteSecret",
     )
+
+
+@pytest.mark.parametrize("env_name", GUARDED)
+def test_an_administrator_cannot_copy_a_value_into_another_account_but_break_glass_can(
+    env_name,
+):
+    """AssociateCrossAccountReplica keeps copying the value into another account."""
+    stack = Stack.committed(env_name)
+    action = "secretsmanager:AssociateCrossAccountReplica"
+    assert not stack.can(ADMIN, action)
+    assert not stack.can(principal(DEPLOYER, ADMINISTRATOR), action)
+    assert stack.can(
+        principal(
+            role_arn(stack.deployment.parameters["BreakGlassRoleName"]), ADMINISTRATOR
+        ),
+        action,
+    )
+    # Ending such a copy is no threat, and stays open.
+    assert stack.can(ADMIN, "secretsmanager:DisassociateCrossAccountReplica")

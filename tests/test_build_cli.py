@@ -70,10 +70,11 @@ def test_builds_one_environment_where_asked(tmp_path, root):
     assert (tmp_path / "prod/secrets.json").read_bytes() == (
         root / "templates/prod/secrets.json"
     ).read_bytes()
+    committed = json.loads((root / "templates/prod/secrets.json").read_text())
     assert result.stdout.splitlines()[1].split()[:5] == [
         "prod",
         str(tmp_path / "prod/secrets.json"),
-        "17",
+        str(len(committed["Resources"])),
         str(len((root / "templates/prod/secrets.json").read_bytes())),
         "passed",
     ]
@@ -129,14 +130,14 @@ def test_check_catches_a_hand_edit_and_names_it(committed_copy, capsys):
     path = committed_copy / "staging/secrets.json"
     path.write_text(
         path.read_text().replace(
-            '"RotationIntervalDays",\n      "Value": "90"',
-            '"RotationIntervalDays",\n      "Value": "900"',
+            '{"Key": "RotationIntervalDays", "Value": "90"}',
+            '{"Key": "RotationIntervalDays", "Value": "900"}',
         )
     )
     assert cli.main(["--check", "--output-dir", str(committed_copy)]) == 1
     err = capsys.readouterr().err
     assert f"{path} differs from what the code generates" in err
-    assert '-      "Value": "900"' in err
+    assert '-     {"Key": "RotationIntervalDays", "Value": "900"},' in err
     assert "templates are out of date" in err
 
 

@@ -42,7 +42,7 @@ def test_resource_policies_only_ever_deny_and_the_allow_list_is_conditional(
     expected = ["DenyPrincipalsOutsideAccount"]
     if env_name != "dev":
         expected += [
-            "DenyDeleteExceptBreakGlass",
+            "DenyDeleteOrCrossAccountCopyExceptBreakGlass",
             "DenyPolicyChangeExceptBreakGlassAndDeployers",
         ]
     assert [statement["Sid"] for statement in always] == expected
@@ -67,12 +67,43 @@ def test_key_policy_lets_the_account_decrypt_only_through_secrets_manager(
     assert use["Condition"]["StringEquals"]["kms:ViaService"] == {
         "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"
     }
+    # It encrypts no topic any more: no service principal is let in.
+    assert set(statements) == {
+        "AllowAccountToAdministerKey",
+        "AllowUseThroughSecretsManagerOnly",
+    }
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_the_alerting_key_lets_eventbridge_in_unconditionally_and_only_this_stacks_alarms(
+    templates, env_name
+):
+    statements = statements_by_sid(
+        templates[env_name]["Resources"]["AlertsKey"]["Properties"]["KeyPolicy"][
+            "Statement"
+        ]
+    )
+    assert set(statements) == {
+        "AllowAccountToAdministerKey",
+        "AllowEventBridgeToPublishToEncryptedTopic",
+        "AllowStackAlarmsToPublishToEncryptedTopic",
+    }
+    assert "kms:Decrypt" not in statements["AllowAccountToAdministerKey"]["Action"]
     events = statements["AllowEventBridgeToPublishToEncryptedTopic"]
     assert (
         events["Principal"] == {"Service": ["events.amazonaws.com"]}
         and "Condition" not in events
     )
     assert set(events["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    alarms = statements["AllowStackAlarmsToPublishToEncryptedTopic"]
+    assert alarms["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert alarms["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+    }
+    assert alarms["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(
+        f":alarm:trading-{env_name}-secrets-*"
+    )
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
@@ -88,6 +119,11 @@ def test_eventbridge_may_publish_without_a_condition_and_nobody_without_tls(
         publish["Principal"] == {"Service": ["events.amazonaws.com"]}
         and "Condition" not in publish
     )
+    # The topic policy replaces the default one: CloudWatch must be let in, for this stack's alarms only.
+    alarms = statements["AllowStackAlarmsToPublish"]
+    assert alarms["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
+    assert alarms["Action"] == ["sns:Publish"]
+    assert set(alarms["Condition"]) == {"StringEquals", "ArnLike"}
     assert statements["DenyWithoutTls"]["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}
     }

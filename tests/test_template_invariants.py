@@ -10,7 +10,11 @@ import pytest
 
 from cfn_resolve import Deployment, resolve
 from generator import tagging
-from generator.alert_rules import SECRET_CHANGE_EVENTS
+from generator.alert_rules import (
+    KEY_CHANGE_EVENTS,
+    SECRET_CHANGE_EVENTS,
+    SERVICE_EVENTS,
+)
 from generator.build import generate
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS, get_environment
@@ -150,23 +154,32 @@ def test_alert_topic_is_encrypted_and_rules_target_it_with_a_dead_letter_queue(
     templates, env_name
 ):
     resources = templates[env_name]["Resources"]
+    # Under the alerting's own key, never the secrets': that key's tampering must be reportable.
     assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {
-        "Fn::GetAtt": ["SecretsKey", "Arn"]
+        "Fn::GetAtt": ["AlertsKey", "Arn"]
     }
+    assert resources["AlertsKey"]["Properties"]["EnableKeyRotation"] is True
+    assert (
+        resources["AlertsKey"]["Properties"]["PendingWindowInDays"]
+        == resources["SecretsKey"]["Properties"]["PendingWindowInDays"]
+    )
     queue = resources["AlertDeadLetterQueue"]["Properties"]
     assert (
         queue["SqsManagedSseEnabled"] is True
+        and "KmsMasterKeyId" not in queue
         and queue["QueueName"] == f"trading-{env_name}-secrets-alerts-dlq"
     )
     rules = resources_of_type(templates[env_name], "AWS::Events::Rule")
-    assert set(rules) == {
+    to_topic = {
         "SecretChangeRule",
         "SecretAccessDeniedRule",
         "PendingDeletionAccessRule",
+        "SecretServiceEventRule",
         "KeyChangeRule",
     }
-    for rule in rules.values():
-        assert rule["Properties"]["Targets"] == [
+    assert set(rules) == to_topic | {"AlertsKeyChangeRule"}
+    for logical_id in to_topic:
+        assert rules[logical_id]["Properties"]["Targets"] == [
             {
                 "Arn": {"Ref": "AlertTopic"},
                 "DeadLetterConfig": {
@@ -175,6 +188,17 @@ def test_alert_topic_is_encrypted_and_rules_target_it_with_a_dead_letter_queue(
                 "Id": "AlertTopic",
             }
         ]
+    # The alerting key's own tampering goes where no customer key is needed.
+    assert rules["AlertsKeyChangeRule"]["Properties"]["Targets"] == [
+        {
+            "Arn": {"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]},
+            "Id": "AlertDeadLetterQueue",
+        }
+    ]
+    for logical_id, rule in rules.items():
+        assert rule["Properties"]["Name"].startswith(f"trading-{env_name}-secrets-"), (
+            logical_id
+        )
     for logical_id in (
         "SecretChangeRule",
         "SecretAccessDeniedRule",
@@ -191,7 +215,7 @@ def test_alert_topic_is_encrypted_and_rules_target_it_with_a_dead_letter_queue(
     assert set(change["EventPattern"]["detail"]["eventName"]) == set(
         SECRET_CHANGE_EVENTS
     )
-    assert len(SECRET_CHANGE_EVENTS) == 14 and change["State"] == "ENABLED"
+    assert len(SECRET_CHANGE_EVENTS) == 16 and change["State"] == "ENABLED"
     for read_only in ("SecretAccessDeniedRule", "PendingDeletionAccessRule"):
         properties = rules[read_only]["Properties"]
         assert properties["EventPattern"]["detail"]["eventName"] == ["GetSecretValue"]
@@ -323,3 +347,112 @@ def test_no_condition_list_ever_holds_an_empty_string(env_name):
                 )
                 assert not value.endswith("/"), (logical_id, values, value)
     assert seen
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_the_alerting_key_and_secrets_managers_own_events_have_rules(
+    templates, env_name
+):
+    rules = resources_of_type(templates[env_name], "AWS::Events::Rule")
+    alerts_key = rules["AlertsKeyChangeRule"]["Properties"]["EventPattern"]
+    assert alerts_key["detail"]["resources"] == {
+        "ARN": [{"Fn::GetAtt": ["AlertsKey", "Arn"]}]
+    }
+    assert set(alerts_key["detail"]["eventName"]) == set(KEY_CHANGE_EVENTS)
+    service = rules["SecretServiceEventRule"]["Properties"]
+    assert service["State"] == "ENABLED"
+    pattern = service["EventPattern"]
+    assert pattern["detail-type"] == ["AWS Service Event via CloudTrail"]
+    assert (
+        set(pattern["detail"]["eventName"])
+        == set(SERVICE_EVENTS)
+        >= {
+            "StartSecretVersionDelete",
+            "EndSecretVersionDelete",
+            "CancelSecretVersionDelete",
+            "RotationFailed",
+        }
+    )
+    ((arn_prefix,),) = [pattern["detail"]["additionalEventData"]["SecretId"]]
+    assert arn_prefix["prefix"]["Fn::Sub"].endswith(f":secret:trading/{env_name}/")
+
+
+@pytest.mark.parametrize("env_name", ENV_NAMES)
+def test_an_alarm_watches_the_queue_and_every_rule_and_fires_at_the_first(
+    templates, env_name
+):
+    """Metric, dimension and threshold held against the queue and the rules they watch.
+
+    The engine evaluates no alarm; what an alarm needs is read from the
+    templates: AWS/SQS ApproximateNumberOfMessagesVisible by QueueName (SQS
+    Developer Guide, "Available CloudWatch metrics"), AWS/Events
+    FailedInvocations by RuleName (EventBridge User Guide, "Monitoring").
+    """
+    resources = templates[env_name]["Resources"]
+    alarms = [
+        r["Properties"]
+        for r in resources_of_type(
+            templates[env_name], "AWS::CloudWatch::Alarm"
+        ).values()
+    ]
+    for alarm in alarms:
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            1,
+            "GreaterThanOrEqualToThreshold",
+        )
+        assert (
+            alarm["EvaluationPeriods"] == 1
+            and alarm["TreatMissingData"] == "notBreaching"
+        )
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        assert alarm["AlarmName"].startswith(f"trading-{env_name}-secrets-")
+    queue_alarms = [a for a in alarms if a["Namespace"] == "AWS/SQS"]
+    assert [(a["MetricName"], a["Dimensions"]) for a in queue_alarms] == [
+        (
+            "ApproximateNumberOfMessagesVisible",
+            [
+                {
+                    "Name": "QueueName",
+                    "Value": {"Fn::GetAtt": ["AlertDeadLetterQueue", "QueueName"]},
+                }
+            ],
+        )
+    ]
+    watched_rules = sorted(
+        a["Dimensions"][0]["Value"]
+        for a in alarms
+        if a["Namespace"] == "AWS/Events" and a["MetricName"] == "FailedInvocations"
+    )
+    assert watched_rules == sorted(
+        rule["Properties"]["Name"]
+        for rule in resources_of_type(templates[env_name], "AWS::Events::Rule").values()
+    )
+    assert (
+        resources["AlertDeadLetterQueue"]["Properties"]["QueueName"]
+        == f"trading-{env_name}-secrets-alerts-dlq"
+    )
+
+
+def test_every_mutating_call_that_names_a_secret_is_alerted_on():
+    """Derived from the installed botocore service model: a new mutating API fails here, not in production.
+
+    Every operation that takes a SecretId and is not a read (Describe, Get,
+    List, Validate, BatchGet) changes a secret, its policy or where its value goes.
+    """
+    import botocore.session
+
+    from generator.checks.cfn_rules.cloudtrail import SECRETS_MANAGER_MUTATIONS
+
+    model = botocore.session.get_session().get_service_model("secretsmanager")
+    reads = ("Describe", "Get", "List", "Validate", "BatchGet")
+    mutating = {
+        name
+        for name in model.operation_names
+        if "SecretId" in model.operation_model(name).input_shape.members
+        and not name.startswith(reads)
+    }
+    assert {
+        "AssociateCrossAccountReplica",
+        "DisassociateCrossAccountReplica",
+    } <= mutating
+    assert mutating == set(SECRET_CHANGE_EVENTS) == set(SECRETS_MANAGER_MUTATIONS)

@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from generator.checks.cfn_rules import cloudtrail, delivery, policies, retention
+from generator.checks.cfn_rules import (
+    cloudtrail,
+    delivery,
+    policies,
+    retention,
+    watchers,
+)
 from generator.checks.lint import LintJob, custom_rule_files
 from generator.checks.lint_cache import LintVerdictCache
 from generator.parameter_files import load_parameter_file
@@ -25,7 +31,7 @@ from helpers import ROOT
 BEFORE = ROOT / "tests" / "fixtures" / "templates-before-aws-checks"
 RULES = {
     rule.id: rule
-    for module in (cloudtrail, delivery, policies, retention)
+    for module in (cloudtrail, delivery, policies, retention, watchers)
     for rule in vars(module).values()
     if isinstance(rule, type) and getattr(rule, "id", "").startswith("E91")
 }
@@ -148,6 +154,46 @@ EVENTBRIDGE_KEY_USE = {
     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
     "Resource": "*",
 }
+
+
+CLOUDWATCH_KEY_USE = {
+    "Effect": "Allow",
+    "Principal": {"Service": ["cloudwatch.amazonaws.com"]},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+    "Resource": "*",
+}
+
+
+def alarm(
+    namespace: str,
+    metric: str,
+    dimension: str,
+    value: Any,
+    threshold: float = 1,
+    actions: list[Any] | None = None,
+) -> dict[str, Any]:
+    """An alarm on one metric that notifies topic T, firing at `threshold` or more."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": [{"Name": dimension, "Value": value}],
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "AlarmActions": [{"Ref": "T"}] if actions is None else actions,
+        },
+    }
+
+
+def topic_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SNS::TopicPolicy",
+        "Properties": {
+            "Topics": [{"Ref": "T"}],
+            "PolicyDocument": {"Statement": list(statements)},
+        },
+    }
 
 
 def encrypted_alert_topic(*key_statements: dict[str, Any]) -> dict[str, Any]:
@@ -433,6 +479,179 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         "denies changing the resource policy without exempting DeployerRoleNames: CloudFormation would be "
         "locked out of its own stack",
     ),
+    "E9106": (
+        resources(
+            Key={"Type": "AWS::KMS::Key", "Properties": {}},
+            Other={"Type": "AWS::KMS::Key", "Properties": {}},
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Other", "Arn"]}},
+            },
+            R=rule(
+                trail(
+                    "kms",
+                    "DisableKey",
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                ),
+                targets=[{"Id": "T", "Arn": {"Ref": "T"}}],
+            ),
+        ),
+        resources(
+            Key={"Type": "AWS::KMS::Key", "Properties": {}},
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            },
+            R=rule(
+                trail(
+                    "kms",
+                    "ScheduleKeyDeletion",
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                ),
+                targets=[{"Id": "T", "Arn": {"Ref": "T"}}],
+            ),
+        ),
+        "R reports the disabling of Key to T, which Key encrypts",
+    ),
+    "E9107": (
+        resources(
+            Dlq={"Type": "AWS::SQS::Queue", "Properties": {}},
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            A=alarm(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                {"Fn::GetAtt": ["Dlq", "QueueName"]},
+            ),
+        ),
+        resources(
+            Dlq={"Type": "AWS::SQS::Queue", "Properties": {}},
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            # Fires only at the tenth message: nine alerts go unseen.
+            A=alarm(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                {"Fn::GetAtt": ["Dlq", "QueueName"]},
+                threshold=10,
+            ),
+        ),
+        "Dlq holds undelivered alerts, but no alarm on its ApproximateNumberOfMessagesVisible fires at the first one",
+    ),
+    "E9108": (
+        resources(
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            A=alarm("AWS/Events", "FailedInvocations", "RuleName", {"Ref": "R"}),
+        ),
+        resources(
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            A=alarm(
+                "AWS/Events", "FailedInvocations", "RuleName", {"Ref": "R"}, actions=[]
+            ),
+        ),
+        "R has no alarm on its FailedInvocations (dimension RuleName) that fires at the first one and notifies anyone",
+    ),
+    "E9109": (
+        resources(
+            Key={
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": {"Statement": [CLOUDWATCH_KEY_USE]}},
+            },
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            },
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        resources(
+            Key={
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": {"Statement": [EVENTBRIDGE_KEY_USE]}},
+            },
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            },
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        "Key encrypts T, which alarms notify, but its policy does not let cloudwatch.amazonaws.com use kms:Decrypt",
+    ),
+    "E9110": (
+        resources(
+            T={"Type": "AWS::SNS::Topic", "Properties": {}},
+            P=topic_policy(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                }
+            ),
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        resources(
+            T={"Type": "AWS::SNS::Topic", "Properties": {}},
+            P=topic_policy(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sns:Publish",
+                }
+            ),
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        "P sets the policy of a topic that alarms notify, but does not let cloudwatch.amazonaws.com publish",
+    ),
+    "E9117": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+                deny(
+                    "Copies",
+                    ["secretsmanager:AssociateCrossAccountReplica"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+            )
+        ),
+        "P guards DeleteSecret but lets anyone AssociateCrossAccountReplica, which copies the value into another account",
+    ),
+    "E9118": (
+        resources(
+            C=rule(trail("secretsmanager", *ALL_MUTATIONS)),
+            S=rule(
+                {
+                    "source": ["aws.secretsmanager"],
+                    "detail-type": ["AWS Service Event via CloudTrail"],
+                    "detail": {
+                        "eventName": sorted(cloudtrail.SECRETS_MANAGER_SERVICE_EVENTS)
+                    },
+                }
+            ),
+        ),
+        resources(
+            C=rule(trail("secretsmanager", *ALL_MUTATIONS)),
+            S=rule(
+                {
+                    "source": ["aws.secretsmanager"],
+                    "detail-type": ["AWS Service Event via CloudTrail"],
+                    "detail": {"eventName": ["RotationFailed"]},
+                }
+            ),
+        ),
+        "C alerts on API calls to secrets, but no rule matches Secrets Manager's service events CancelSecretVersionDelete",
+    ),
     "E9121": (
         resources(
             Secret={
@@ -512,6 +731,7 @@ def test_a_second_rule_state_or_any_path_variant_does_not_hide_a_fault():
 # The templates as they were, one set per round of rules; each set keeps its own parameter files.
 FIXTURES = ROOT / "tests" / "fixtures"
 BEFORE_ROLE_NAMES = FIXTURES / "templates-before-role-names"
+BEFORE_ALERT_KEY = FIXTURES / "templates-before-alert-key"
 # The defect each rule is named for, in the templates as they were (set, env, rule id, how many findings).
 BEFORE_FINDINGS = [
     ("before-aws-checks", "dev", "E9101", 2),
@@ -532,6 +752,15 @@ BEFORE_FINDINGS = [
     ("before-role-names", "staging", "E9116", 2),
     ("before-role-names", "prod", "E9113", 2),
     ("before-role-names", "prod", "E9116", 2),
+    # The alert topic under the key it reports on; nothing watching the alert path; no cross-account guard.
+    ("before-alert-key", "dev", "E9102", 1),
+    ("before-alert-key", "dev", "E9106", 1),
+    ("before-alert-key", "dev", "E9107", 1),
+    ("before-alert-key", "dev", "E9108", 4),
+    ("before-alert-key", "dev", "E9118", 1),
+    ("before-alert-key", "staging", "E9117", 2),
+    ("before-alert-key", "prod", "E9106", 1),
+    ("before-alert-key", "prod", "E9117", 2),
 ]
 
 
@@ -544,9 +773,11 @@ def _fixture_parameters() -> dict[tuple[str, str], tuple[str, dict[str, str]]]:
         ("before-aws-checks", "prod"): guarded,
     }
     for env in ("dev", "staging", "prod"):
-        found[("before-role-names", env)] = load_parameter_file(
-            BEFORE_ROLE_NAMES / f"{env}.params.json"
-        )
+        for name, directory in (
+            ("before-role-names", BEFORE_ROLE_NAMES),
+            ("before-alert-key", BEFORE_ALERT_KEY),
+        ):
+            found[(name, env)] = load_parameter_file(directory / f"{env}.params.json")
     return {
         key: (str(FIXTURES / f"templates-{key[0]}" / f"{key[1]}.json"), values)
         for key, values in found.items()
@@ -578,7 +809,7 @@ def test_each_rule_catches_its_defect_in_the_templates_as_they_were(
 
 # Rules that guard something no template as it was got wrong; each is shown
 # to catch its defect planted into today's template, below.
-GUARDS_WHAT_WAS_ALREADY_RIGHT = {"E9105", "E9115"}
+GUARDS_WHAT_WAS_ALREADY_RIGHT = {"E9105", "E9109", "E9110", "E9115"}
 
 
 def test_every_rule_fires_on_the_templates_as_they_were(before_findings):
@@ -607,7 +838,7 @@ def test_e9115_catches_todays_template_without_its_outside_account_deny():
 def without_eventbridge_key_use(template: dict[str, Any]) -> dict[str, Any]:
     """Today's template with the key policy's EventBridge statement taken out."""
     planted = copy.deepcopy(template)
-    policy = planted["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]
+    policy = planted["Resources"]["AlertsKey"]["Properties"]["KeyPolicy"]
     kept = [
         statement
         for statement in policy["Statement"]
@@ -623,7 +854,7 @@ def test_e9105_catches_a_key_policy_that_shuts_eventbridge_out_of_todays_templat
     assert findings("E9105", template) == []
     found = findings("E9105", without_eventbridge_key_use(template))
     assert found == [
-        "SecretsKey encrypts AlertTopic, which alert rules target, but its policy does not let "
+        "AlertsKey encrypts AlertTopic, which alert rules target, but its policy does not let "
         "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt without a Condition: "
         "no alert would be delivered"
     ]
@@ -646,7 +877,7 @@ def test_plain_cfn_lint_with_the_repositorys_config_reports_the_rules(tmp_path):
     assert done.returncode != 0
     assert "E9101 SecretAccessDeniedRule matches read-only calls" in done.stdout
     assert "E9121 AlpacaCredentials has DeletionPolicy Retain" in done.stdout
-    assert "E9105 SecretsKey encrypts AlertTopic" in done.stdout
+    assert "E9105 AlertsKey encrypts AlertTopic" in done.stdout
     clean = subprocess.run(
         [cfn_lint, str(ROOT / "templates" / "prod" / "secrets.json")],
         cwd=ROOT,
@@ -668,3 +899,42 @@ def test_the_rule_files_are_part_of_the_lint_cache_key(tmp_path):
     before = LintVerdictCache(tmp_path / "cache", config).key(job)
     (rules / "extra.py").write_text("# a changed rule\n")
     assert LintVerdictCache(tmp_path / "cache", config).key(job) != before
+
+
+def without_statement(
+    template: dict[str, Any], logical_id: str, sid: str
+) -> dict[str, Any]:
+    """Today's template with one policy statement taken out of one resource."""
+    planted = copy.deepcopy(template)
+    properties = planted["Resources"][logical_id]["Properties"]
+    document = properties.get("KeyPolicy") or properties["PolicyDocument"]
+    kept = [s for s in document["Statement"] if s.get("Sid") != sid]
+    assert len(kept) == len(document["Statement"]) - 1
+    document["Statement"] = kept
+    return planted
+
+
+@pytest.mark.parametrize(
+    "rule_id, logical_id, sid, phrase",
+    [
+        (
+            "E9109",
+            "AlertsKey",
+            "AllowStackAlarmsToPublishToEncryptedTopic",
+            "AlertsKey encrypts AlertTopic, which alarms notify, but its policy does not let cloudwatch",
+        ),
+        (
+            "E9110",
+            "AlertTopicPolicy",
+            "AllowStackAlarmsToPublish",
+            "AlertTopicPolicy sets the policy of a topic that alarms notify, but does not let cloudwatch",
+        ),
+    ],
+)
+def test_the_alarm_path_rules_catch_todays_template_without_its_statement(
+    rule_id, logical_id, sid, phrase
+):
+    template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
+    assert findings(rule_id, template) == []
+    found = findings(rule_id, without_statement(template, logical_id, sid))
+    assert len(found) == 1 and phrase in found[0]

@@ -126,7 +126,7 @@ def test_resource_policy_is_attached_with_the_expected_statements(stacks, env, r
     expected = {"DenyPrincipalsOutsideAccount"}
     if env.deny_delete_except_break_glass:
         expected |= {
-            "DenyDeleteExceptBreakGlass",
+            "DenyDeleteOrCrossAccountCopyExceptBreakGlass",
             "DenyPolicyChangeExceptBreakGlassAndDeployers",
         }
     for spec in CATALOGUE:

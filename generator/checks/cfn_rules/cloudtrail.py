@@ -33,6 +33,24 @@ SECRETS_MANAGER_MUTATIONS = frozenset(
         "UntagResource",
         "UpdateSecret",
         "UpdateSecretVersionStage",
+        # Copies the value into a replica in another account, and ends it
+        # (Secrets Manager API, in botocore's service model).
+        "AssociateCrossAccountReplica",
+        "DisassociateCrossAccountReplica",
+    }
+)
+SERVICE_EVENT_DETAIL_TYPE = "AWS Service Event via CloudTrail"
+# Secrets Manager User Guide, "Log AWS Secrets Manager events with AWS CloudTrail":
+# what Secrets Manager itself does to a secret, reported as service events.
+SECRETS_MANAGER_SERVICE_EVENTS = frozenset(
+    {
+        "CancelSecretVersionDelete",
+        "EndSecretVersionDelete",
+        "RotationAbandoned",
+        "RotationFailed",
+        "RotationStarted",
+        "RotationSucceeded",
+        "StartSecretVersionDelete",
     }
 )
 # Each makes every secret under the key unreadable, or changes who may use it.
@@ -207,4 +225,48 @@ class KeyChangesRaiseAnAlert(CloudFormationLintRule):
                 f"{key} encrypts secrets but no rule alerts on {', '.join(sorted(KEY_BREAKING_CALLS))} of it",
             )
             for key in sorted(secret_keys - watched)
+        ]
+
+
+class SecretServiceEventsRaiseAnAlert(CloudFormationLintRule):
+    id = "E9118"
+    shortdesc = (
+        "Alerts on secret changes must include Secrets Manager's own service events"
+    )
+    description = (
+        "Secrets Manager reports what it does itself, a version deleted for good or a rotation, as 'AWS Service "
+        "Event via CloudTrail', which no rule on API calls matches: a template that alerts on changes to secrets "
+        "needs a rule on those service events too. Source: Secrets Manager User Guide, 'Log AWS Secrets Manager "
+        "events with AWS CloudTrail'."
+    )
+    source_url = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-cloudtrail.html"
+    tags = ["resources", "events", "secretsmanager"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        change_rules = []
+        covered: set[str] = set()
+        for logical_id, properties in _rules(cfn):
+            pattern = properties.get("EventPattern")
+            if (
+                _cloudtrail(pattern, "secretsmanager")
+                and set(_event_names(pattern)) & SECRETS_MANAGER_MUTATIONS
+            ):
+                change_rules.append(logical_id)
+            if (
+                isinstance(pattern, dict)
+                and "aws.secretsmanager" in _as_list(pattern.get("source"))
+                and SERVICE_EVENT_DETAIL_TYPE in _as_list(pattern.get("detail-type"))
+            ):
+                covered |= {
+                    name for name in _event_names(pattern) if isinstance(name, str)
+                }
+        missing = SECRETS_MANAGER_SERVICE_EVENTS - covered
+        if not change_rules or not missing:
+            return []
+        return [
+            RuleMatch(
+                ["Resources", change_rules[0]],
+                f"{change_rules[0]} alerts on API calls to secrets, but no rule matches Secrets Manager's service "
+                f"events {', '.join(sorted(missing))}",
+            )
         ]

@@ -36,6 +36,16 @@ def _source_arns(document: Any) -> list[Any]:
     return values
 
 
+def _is_a_dead_letter_queue(cfn: Any, target: Any) -> bool:
+    """Whether `target` is a queue that a rule of this template uses as its dead-letter queue."""
+    arn = target.get("Arn") if isinstance(target, dict) else None
+    return arn is not None and any(
+        isinstance(other, dict) and other.get("DeadLetterConfig", {}).get("Arn") == arn
+        for _, properties in _resources(cfn, "AWS::Events::Rule")
+        for other in _as_list(properties.get("Targets", []))
+    )
+
+
 class RuleTargetsHaveDeadLetterQueue(CloudFormationLintRule):
     id = "E9104"
     shortdesc = (
@@ -63,6 +73,9 @@ class RuleTargetsHaveDeadLetterQueue(CloudFormationLintRule):
                     if isinstance(target, dict)
                     else None
                 )
+                if queue is None and _is_a_dead_letter_queue(cfn, target):
+                    # Delivering there is what a dead-letter queue is for.
+                    continue
                 if queue is None:
                     matches.append(
                         RuleMatch(

@@ -325,3 +325,44 @@ class DeleteGuardCoversPolicyChanges(CloudFormationLintRule):
             if "DeleteSecret" in actions
             and not {"PutResourcePolicy", "DeleteResourcePolicy"} <= actions
         ]
+
+
+class DeleteGuardCoversCrossAccountCopies(CloudFormationLintRule):
+    id = "E9117"
+    shortdesc = "A secret guarded against deletion must be guarded against copies into another account too"
+    description = (
+        "AssociateCrossAccountReplica links a secret to a replica in another account and keeps copying its value "
+        "there. A resource policy that denies DeleteSecret to all but a few must deny that call as well, or a "
+        "production value can leave the account without the guard noticing. Source: AWS Secrets Manager API "
+        "Reference, AssociateCrossAccountReplica (botocore's service model, secretsmanager 2017-10-17)."
+    )
+    source_url = (
+        "https://docs.aws.amazon.com/secretsmanager/latest/apireference/Welcome.html"
+    )
+    tags = ["resources", "secretsmanager", "iam"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        guarded: dict[str, list[Any]] = {}
+        denied_copies: set[str] = set()
+        for logical_id, path, statement in _policy_statements(
+            cfn, "AWS::SecretsManager::ResourcePolicy"
+        ):
+            if statement.get("Effect") != "Deny":
+                continue
+            if _grants(
+                statement, "secretsmanager:DeleteSecret"
+            ) and _principal_arn_values(statement, NEGATED_OPERATORS):
+                guarded.setdefault(logical_id, path)
+            if _grants(
+                statement, "secretsmanager:AssociateCrossAccountReplica"
+            ) and _principal_arn_values(statement, NEGATED_OPERATORS):
+                denied_copies.add(logical_id)
+        return [
+            RuleMatch(
+                path,
+                f"{logical_id} guards DeleteSecret but lets anyone AssociateCrossAccountReplica, which copies the "
+                "value into another account",
+            )
+            for logical_id, path in sorted(guarded.items())
+            if logical_id not in denied_copies
+        ]
