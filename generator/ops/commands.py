@@ -34,17 +34,17 @@ def regions_of(env: Environment, region: str | None) -> tuple[str, ...]:
 def status(
     env: Environment, regions: tuple[str, ...], as_json: bool, aws: AwsClients
 ) -> int:
-    rows = environment_status(env, regions, aws)
+    checked = environment_status(env, regions, aws)
     queues = [alert_check.dead_letters(env, region, aws) for region in regions]
     print(
-        report.status_document(env, rows, queues)
+        report.status_document(env, checked, queues)
         if as_json
-        else report.status_table(env, rows, queues)
+        else report.status_table(env, checked, queues)
     )
-    if all(row.state is State.ERROR for row in rows):
+    if all(row.state is State.ERROR for row in checked.rows):
         # Not one secret could be checked: that is AWS failing, not the gate.
-        raise AwsError(rows[0].gate_problems[0])
-    return ExitCode.OK if report.passes_gate(rows, queues) else ExitCode.FAILED
+        raise AwsError(checked.rows[0].gate_problems[0])
+    return ExitCode.OK if report.passes_gate(checked, queues) else ExitCode.FAILED
 
 
 def alerts_test(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -15,8 +16,20 @@ from generator.environments import Environment
 from generator.errors import AwsError, ValueRefused
 from generator.naming import secret_name
 from generator.ops.aws import AwsClients, aws_errors, list_versions
+from generator.ops.deployed import (
+    Expected,
+    KeyCheck,
+    RuleCheck,
+    expected_of,
+    key_checks,
+    last_read,
+    policy_problems,
+    rule_checks,
+    secret_key_problem,
+)
 from generator.ops.values import parse_document, schema_problems
 from generator.ops.versions import CURRENT, RegionVersions
+from generator.template import build_template, render
 
 
 class State(enum.StrEnum):
@@ -53,6 +66,11 @@ class SecretStatus:
     # The state of the value itself, kept when DIVERGED takes the row's state.
     value_state: State | None = None
     value_problems: tuple[str, ...] = ()
+    # What the deploy put in place: the secret's key, and its resource policy.
+    key_problem: str | None = None
+    policy_problems: tuple[str, ...] = ()
+    # The day anything last read it: whether a consumer still does.
+    last_read: str | None = None
     gate_problems: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
@@ -122,14 +140,47 @@ def _gate_problems(
     return problems
 
 
+@dataclass(frozen=True)
+class Placed:
+    """What one region's secrets are held to: the stack's key as read back, and the template's policy statements."""
+
+    secrets_key: KeyCheck
+    want: Expected
+    aws: AwsClients
+
+
+def _placement(
+    spec: SecretSpec,
+    described: dict[str, Any],
+    region: str,
+    client: Any,
+    placed: Placed | None,
+) -> dict[str, Any]:
+    if placed is None:
+        return {}
+    return {
+        "key_problem": secret_key_problem(
+            described, region, placed.secrets_key, placed.aws
+        ),
+        "policy_problems": tuple(
+            policy_problems(spec, described["Name"], region, client, placed.want)
+        ),
+    }
+
+
 def secret_status(
     env: Environment,
     spec: SecretSpec,
     region: str,
     client: Any,
     now: datetime | None = None,
+    placed: Placed | None = None,
 ) -> SecretStatus:
-    """Everything `status` reports about one secret in one region."""
+    """Everything `status` reports about one secret in one region.
+
+    With `placed`, it also checks the secret's key and resource policy
+    against what the deploy put in place.
+    """
     name = secret_name(env, spec)
     now = now or datetime.now(UTC)
     with aws_errors("describe", name, region):
@@ -147,6 +198,7 @@ def secret_status(
         "arn": described["ARN"],
         "kms_key_id": described.get("KmsKeyId"),
         "tag_drift": tuple(tag_drift(env, spec, tags)),
+        "last_read": last_read(described),
     }
     if deleted := described.get("DeletedDate"):
         restore = (
@@ -182,6 +234,9 @@ def secret_status(
         if overdue
         else None
     )
+    placement = _placement(spec, described, region, client, placed)
+    tampering = [placement["key_problem"]] if placement.get("key_problem") else []
+    tampering += placement.get("policy_problems", ())
     return SecretStatus(
         secret=name,
         region=region,
@@ -193,7 +248,11 @@ def secret_status(
         rotation_interval_days=interval,
         overdue=overdue,
         value_problems=tuple(found),
-        gate_problems=tuple(_gate_problems(env, state, found, overdue_note, interval)),
+        gate_problems=(
+            *_gate_problems(env, state, found, overdue_note, interval),
+            *tampering,
+        ),
+        **placement,
         **common,
     )
 
@@ -227,15 +286,45 @@ def _diverged(rows: list[SecretStatus]) -> list[SecretStatus]:
     ]
 
 
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    """The go-live gate's inputs: every secret in every region, and the keys and alert rules beside them."""
+
+    rows: list[SecretStatus]
+    keys: list[KeyCheck]
+    rules: list[RuleCheck]
+
+    @property
+    def placement_problems(self) -> list[str]:
+        """What is wrong with the keys and the alert rules: each fails the gate."""
+        return [p for key in self.keys for p in key.problems] + [
+            p for rule in self.rules for p in rule.problems
+        ]
+
+
 def environment_status(
     env: Environment, regions: tuple[str, ...], aws: AwsClients
-) -> list[SecretStatus]:
-    """Every secret in every region; one failing call costs its own row, never the table."""
+) -> EnvironmentStatus:
+    """Every secret in every region; one failing call costs its own row, never the table.
+
+    Held to the template this version of the generator makes for `env`.
+    """
+    want = expected_of(json.loads(render(build_template(env))))
+    keys: list[KeyCheck] = []
+    rules: list[RuleCheck] = []
+    placed = {}
+    for region in regions:
+        region_keys = key_checks(env, region, aws)
+        keys += region_keys
+        rules += rule_checks(env, region, aws, want)
+        placed[region] = Placed(region_keys[0], want, aws)
     by_secret: dict[str, list[SecretStatus]] = defaultdict(list)
     for spec in CATALOGUE:
         for region in regions:
             try:
-                row = secret_status(env, spec, region, aws.secrets(region))
+                row = secret_status(
+                    env, spec, region, aws.secrets(region), placed=placed[region]
+                )
             except AwsError as error:
                 row = SecretStatus(
                     secret_name(env, spec),
@@ -244,4 +333,5 @@ def environment_status(
                     gate_problems=(str(error),),
                 )
             by_secret[row.secret].append(row)
-    return [row for rows in by_secret.values() for row in _diverged(rows)]
+    rows = [row for rows in by_secret.values() for row in _diverged(rows)]
+    return EnvironmentStatus(rows, keys, rules)

@@ -81,7 +81,7 @@ def _alarms_on(
                     yield item.get("Value"), properties
 
 
-class AlertAboutAKeyMustNotNeedThatKey(CloudFormationLintRule):
+class AlertOnKeyMustNotDependOnThatKey(CloudFormationLintRule):
     id = "E9106"
     shortdesc = "A rule that reports a key's disabling must not deliver to a topic encrypted with that key"
     description = (
