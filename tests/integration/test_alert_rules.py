@@ -49,7 +49,19 @@ def dev_stack() -> dict[str, Any]:
         key_arn = next(
             o["OutputValue"] for o in outputs if o["OutputKey"] == "SecretsKeyArn"
         )
-        yield {"patterns": patterns, "key_arn": key_arn}
+        alerts_key = next(
+            r["PhysicalResourceId"]
+            for r in resources
+            if r["LogicalResourceId"] == "AlertsKey"
+        )
+        alerts_key_arn = ALERTS.client("kms").describe_key(KeyId=alerts_key)[
+            "KeyMetadata"
+        ]["Arn"]
+        yield {
+            "patterns": patterns,
+            "key_arn": key_arn,
+            "alerts_key_arn": alerts_key_arn,
+        }
 
 
 def cloudtrail_event(
@@ -115,6 +127,26 @@ def key_call(event_name: str, key_arn: str) -> dict[str, Any]:
 
 
 ARN = f"arn:aws:secretsmanager:{REGION}:{ALERTS.account_id}:secret:trading/dev/alpaca-AbCdEf"
+
+
+def service_event(event_name: str, secret_arn: str = ARN) -> dict[str, Any]:
+    """An "AWS Service Event via CloudTrail" of Secrets Manager's own, after AWS's rotation and deletion examples."""
+    event = cloudtrail_event(
+        "aws.secretsmanager",
+        event_name,
+        False,
+        userIdentity={
+            "accountId": ALERTS.account_id,
+            "invokedBy": "secretsmanager.amazonaws.com",
+        },
+        eventType="AwsServiceEvent",
+        additionalEventData={"SecretId": secret_arn},
+        serviceEventDetails={"secretId": secret_arn},
+    )
+    event["detail-type"] = "AWS Service Event via CloudTrail"
+    return event
+
+
 DENIED = {
     "errorCode": "AccessDenied",
     "errorMessage": "User is not authorized to perform: secretsmanager:GetSecretValue",
@@ -183,11 +215,75 @@ CASES = [
     ),
     ("another key", lambda key: key_call("ScheduleKeyDeletion", OTHER_KEY), set()),
     (
+        "AssociateCrossAccountReplica: a copy of the value into another account",
+        lambda key: secret_call("AssociateCrossAccountReplica", ARN),
+        {"SecretChangeRule"},
+    ),
+    (
+        "DisassociateCrossAccountReplica",
+        lambda key: secret_call(
+            "DisassociateCrossAccountReplica", "trading/dev/alpaca"
+        ),
+        {"SecretChangeRule"},
+    ),
+    (
+        "EndSecretVersionDelete: a version gone for good",
+        lambda key: service_event("EndSecretVersionDelete"),
+        {"SecretServiceEventRule"},
+    ),
+    (
+        "StartSecretVersionDelete",
+        lambda key: service_event("StartSecretVersionDelete"),
+        {"SecretServiceEventRule"},
+    ),
+    (
+        "RotationFailed",
+        lambda key: service_event("RotationFailed"),
+        {"SecretServiceEventRule"},
+    ),
+    (
+        "another environment's service event",
+        lambda key: service_event(
+            "EndSecretVersionDelete",
+            f"arn:aws:secretsmanager:{REGION}:{ALERTS.account_id}:secret:trading/staging/alpaca-AbCdEf",
+        ),
+        set(),
+    ),
+    (
         "a successful read",
         lambda key: secret_call("GetSecretValue", "trading/dev/alpaca", True),
         set(),
     ),
 ]
+
+
+# Cases on the alerting's own key: its events go to the rule that writes to the dead-letter queue.
+ALERTS_KEY_CASES = [
+    ("DisableKey on the alerting key", "DisableKey", {"AlertsKeyChangeRule"}),
+    (
+        "ScheduleKeyDeletion on the alerting key",
+        "ScheduleKeyDeletion",
+        {"AlertsKeyChangeRule"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "what, event_name, expected", ALERTS_KEY_CASES, ids=[c[0] for c in ALERTS_KEY_CASES]
+)
+def test_the_alerting_keys_tampering_goes_to_its_own_rule_only(
+    dev_stack, what, event_name, expected
+):
+    events = ALERTS.client("events")
+    body = json.dumps(key_call(event_name, dev_stack["alerts_key_arn"]))
+    matched = {
+        rule
+        for rule, pattern in dev_stack["patterns"].items()
+        if events.test_event_pattern(EventPattern=json.dumps(pattern), Event=body)[
+            "Result"
+        ]
+    }
+    assert matched == expected, what
 
 
 @pytest.mark.parametrize(
@@ -209,12 +305,15 @@ def test_each_rule_matches_its_events_and_no_other_rule_does(
 
 
 def test_the_rules_that_watch_reads_receive_read_only_events(dev_stack):
-    events = ALERTS.client("events")
-    for rule in events.list_rules()["Rules"]:
-        if "AccessDenied" in rule["Name"] or "PendingDeletion" in rule["Name"]:
-            assert rule["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", (
-                rule["Name"]
-            )
+    states = {
+        rule["Name"]: rule["State"]
+        for rule in ALERTS.client("events").list_rules()["Rules"]
+    }
+    for name in (
+        "trading-dev-secrets-denied-reads",
+        "trading-dev-secrets-pending-deletion-reads",
+    ):
+        assert states[name] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", name
 
 
 def _inject_the_cloudtrail_event_once_the_tag_is_on(injected: list[bool]) -> None:
