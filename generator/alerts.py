@@ -22,12 +22,14 @@ TOPIC_LOGICAL_ID = "AlertTopic"
 DEAD_LETTER_QUEUE_LOGICAL_ID = "AlertDeadLetterQueue"
 EVENTBRIDGE = aws.Principal("Service", ["events.amazonaws.com"])
 CLOUDWATCH = aws.Principal("Service", ["cloudwatch.amazonaws.com"])
+SNS = aws.Principal("Service", ["sns.amazonaws.com"])
 # Why the queue is under no customer-managed key: the alerts it must catch
 # include those that fail because a key was disabled or scheduled for deletion,
 # and the alerting key's own tampering, which goes straight here.
 DEAD_LETTER_ENCRYPTION_REASON = (
     "Encrypted with SQS-managed keys (SqsManagedSseEnabled), which this check does not recognise; "
-    "not the stack's KMS key, so that alerts still land here when that key is disabled."
+    "under neither of the stack's KMS keys, so that alerts still land here when either key is "
+    "disabled or pending deletion."
 )
 # SQS's longest retention: an undelivered alert stays visible for two weeks.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -44,19 +46,28 @@ def alert_topic(env: Environment, key: Key) -> Topic:
     )
 
 
-def email_subscription(topic: Topic) -> SubscriptionResource:
-    """Present only when an address is given."""
+def email_subscription(topic: Topic, dead_letters: Queue) -> SubscriptionResource:
+    """Present only when an address is given.
+
+    SNS retries an email it cannot deliver, then discards it unless the
+    subscription has a dead-letter queue; with one, the queue's alarm and
+    `status` show the alert that never arrived.
+    """
     return SubscriptionResource(
         "AlertEmailSubscription",
         Condition=stack_parameters.HAS_ALERT_EMAIL,
         TopicArn=Ref(topic),
         Protocol="email",
         Endpoint=Ref(stack_parameters.ALERT_EMAIL),
+        RedrivePolicy={"deadLetterTargetArn": GetAtt(dead_letters, "Arn")},
     )
 
 
 def dead_letter_queue(env: Environment) -> Queue:
-    """Where EventBridge puts an alert it could not publish; otherwise such a failure shows only in a metric."""
+    """Where EventBridge puts an alert it could not publish, and SNS an email it could not deliver.
+
+    Otherwise the first shows only in a metric and the second is discarded.
+    """
     return Queue(
         DEAD_LETTER_QUEUE_LOGICAL_ID,
         QueueName=naming.alert_dead_letter_queue_name(env),
@@ -140,9 +151,9 @@ def topic_policy_document(
 
 
 def dead_letter_policy_document(
-    queue_arn: AWSHelperFn, rule_arns: list[AWSHelperFn]
+    queue_arn: AWSHelperFn, rule_arns: list[AWSHelperFn], topic_arn: AWSHelperFn
 ) -> aws.PolicyDocument:
-    """Only this stack's rules may put undelivered alerts in the queue; nobody may use it without TLS."""
+    """Only this stack's rules and topic may put undelivered alerts in the queue; nobody may use it without TLS."""
     return aws.PolicyDocument(
         Version=POLICY_VERSION,
         Statement=[
@@ -153,6 +164,16 @@ def dead_letter_policy_document(
                 sqs_actions.SendMessage,
                 queue_arn,
                 Condition=aws.Condition(aws.ArnEquals({"aws:SourceArn": rule_arns})),
+            ),
+            # The form of the SNS guide's example ("Configuring an Amazon SNS
+            # dead-letter queue for a subscription"): this topic only.
+            _statement(
+                "AllowAlertTopicToSendUndeliveredAlerts",
+                aws.Allow,
+                SNS,
+                sqs_actions.SendMessage,
+                queue_arn,
+                Condition=aws.Condition(aws.ArnEquals({"aws:SourceArn": topic_arn})),
             ),
             _deny_without_tls(sqs_actions.Action("*"), queue_arn),
         ],
@@ -167,12 +188,14 @@ def alert_topic_policy(env: Environment, topic: Topic) -> TopicPolicy:
     )
 
 
-def dead_letter_queue_policy(queue: Queue, rules: list[Rule]) -> QueuePolicy:
+def dead_letter_queue_policy(
+    queue: Queue, rules: list[Rule], topic: Topic
+) -> QueuePolicy:
     return QueuePolicy(
         f"{DEAD_LETTER_QUEUE_LOGICAL_ID}Policy",
         Queues=[Ref(queue)],
         PolicyDocument=dead_letter_policy_document(
-            GetAtt(queue, "Arn"), [GetAtt(rule, "Arn") for rule in rules]
+            GetAtt(queue, "Arn"), [GetAtt(rule, "Arn") for rule in rules], Ref(topic)
         ),
     )
 

@@ -60,10 +60,18 @@ def build_template(
     rules = alert_rules.rule_resources(env, watched, topic, dead_letters)
     template.add_resource([alerts_key, alerts_alias])
     template.add_resource(
-        [topic, alerts.email_subscription(topic), alerts.alert_topic_policy(env, topic)]
+        [
+            topic,
+            alerts.email_subscription(topic, dead_letters),
+            alerts.alert_topic_policy(env, topic),
+        ]
     )
     template.add_resource(
-        [dead_letters, *rules, alerts.dead_letter_queue_policy(dead_letters, rules)]
+        [
+            dead_letters,
+            *rules,
+            alerts.dead_letter_queue_policy(dead_letters, rules, topic),
+        ]
     )
     template.add_resource(
         [

@@ -130,10 +130,24 @@ def test_eventbridge_may_publish_without_a_condition_and_nobody_without_tls(
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
-def test_only_this_stacks_rules_may_send_to_the_dead_letter_queue(templates, env_name):
+def test_only_this_stacks_rules_and_topic_may_send_to_the_dead_letter_queue(
+    templates, env_name
+):
     template = templates[env_name]
     policy = template["Resources"]["AlertDeadLetterQueuePolicy"]["Properties"]
-    statement, without_tls = policy["PolicyDocument"]["Statement"]
+    statement, from_topic, without_tls = policy["PolicyDocument"]["Statement"]
+    assert from_topic == {
+        "Sid": "AllowAlertTopicToSendUndeliveredAlerts",
+        "Effect": "Allow",
+        "Principal": {"Service": ["sns.amazonaws.com"]},
+        "Action": ["sqs:SendMessage"],
+        "Resource": [{"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]}],
+        "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "AlertTopic"}}},
+    }
+    subscription = template["Resources"]["AlertEmailSubscription"]["Properties"]
+    assert subscription["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]}
+    }
     assert without_tls["Sid"] == "DenyWithoutTls" and without_tls["Effect"] == "Deny"
     assert statement["Principal"] == {
         "Service": ["events.amazonaws.com"]

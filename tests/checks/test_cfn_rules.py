@@ -221,6 +221,47 @@ TOPIC_POLICY_ALLOW = {
     "Resource": "*",
 }
 
+
+def email_alerts(queue_policy: dict[str, Any] | None) -> dict[str, Any]:
+    """An email subscription to topic T with queue Dlq as its dead-letter queue, and `queue_policy` on Dlq."""
+    found = resources(
+        S={
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": "T"},
+                "Protocol": "email",
+                "Endpoint": "alerts@example.com",
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["Dlq", "Arn"]}
+                },
+            },
+        }
+    )
+    if queue_policy is not None:
+        found["Resources"]["P"] = queue_policy
+    return found
+
+
+def queue_policy_for(service: str, source: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [{"Ref": "Dlq"}],
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": [service]},
+                        "Action": ["sqs:SendMessage"],
+                        "Resource": "*",
+                        "Condition": {"ArnEquals": {"aws:SourceArn": source}},
+                    }
+                ]
+            },
+        },
+    }
+
+
 # rule id -> (good template, bad template, a phrase the finding on the bad one holds)
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
     "E9101": (
@@ -276,6 +317,12 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         ),
         resources(R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET])),
         "has no queue policy that lets it send",
+    ),
+    "E9119": (
+        email_alerts(queue_policy_for("sns.amazonaws.com", {"Ref": "T"})),
+        # The queue lets EventBridge send, not SNS: the email's dead letter is refused.
+        email_alerts(queue_policy_for("events.amazonaws.com", {"Ref": "T"})),
+        "the dead-letter queue of S has no queue policy that lets its topic send",
     ),
     "E9105": (
         encrypted_alert_topic(EVENTBRIDGE_KEY_USE),
@@ -711,6 +758,21 @@ def test_a_source_condition_on_eventbridge_key_use_is_a_fault_and_an_untargeted_
     assert findings("E9105", untargeted) == []
 
 
+def test_a_subscription_without_a_redrive_policy_or_with_another_topics_queue_is_a_fault():
+    bare = email_alerts(queue_policy_for("sns.amazonaws.com", {"Ref": "T"}))
+    del bare["Resources"]["S"]["Properties"]["RedrivePolicy"]
+    assert findings("E9119", bare) == [
+        "S has no RedrivePolicy: SNS discards an alert it cannot deliver"
+    ]
+    other_topic = email_alerts(queue_policy_for("sns.amazonaws.com", {"Ref": "Other"}))
+    assert findings("E9119", other_topic) == [
+        "the dead-letter queue of S has no queue policy that lets its topic send"
+    ]
+    assert findings("E9119", email_alerts(None)) == [
+        "the dead-letter queue of S has no queue policy that lets its topic send"
+    ]
+
+
 def test_a_second_rule_state_or_any_path_variant_does_not_hide_a_fault():
     """The root-path pattern is a fault on its own; an unrelated any-path role does not excuse it."""
     other = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/someone-else"
@@ -761,6 +823,10 @@ BEFORE_FINDINGS = [
     ("before-alert-key", "staging", "E9117", 2),
     ("before-alert-key", "prod", "E9106", 1),
     ("before-alert-key", "prod", "E9117", 2),
+    # An alert email SNS cannot deliver is discarded: no dead-letter queue on the subscription.
+    ("before-alert-key", "dev", "E9119", 1),
+    ("before-alert-key", "staging", "E9119", 1),
+    ("before-alert-key", "prod", "E9119", 1),
 ]
 
 

@@ -27,7 +27,7 @@ from deploy_support import (
     record_stack_timings,
     stack_parameters,
 )
-from generator import tagging
+from generator import naming, tagging
 from generator.build import generate
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS
@@ -268,6 +268,17 @@ def _update(
     )
 
 
+def _email_dead_letter_queue(stack_id: str) -> str:
+    """Where SNS puts an alert email it could not deliver, as the engine has it."""
+    subscription = client("cloudformation").describe_stack_resource(
+        StackName=stack_id, LogicalResourceId="AlertEmailSubscription"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    attributes = client("sns").get_subscription_attributes(
+        SubscriptionArn=subscription
+    )["Attributes"]
+    return str(json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"])
+
+
 @pytest.mark.parametrize("env_name", ["staging", "prod"])
 def test_no_deploy_overwrites_a_value_put_out_of_band(stacks, env_name):
     env = ENVIRONMENTS[env_name]
@@ -290,6 +301,9 @@ def test_no_deploy_overwrites_a_value_put_out_of_band(stacks, env_name):
         "us-east-1",
         generate(env),
         stack_parameters(env, AlertEmail="alerts@example.com"),
+    )
+    assert _email_dead_letter_queue(stacks[(env_name, "us-east-1")]) == (
+        f"arn:aws:sqs:us-east-1:000000000000:{naming.alert_dead_letter_queue_name(env)}"
     )
     _update(
         stacks[(env_name, "us-east-1")],

@@ -98,6 +98,92 @@ class RuleTargetsHaveDeadLetterQueue(CloudFormationLintRule):
         return matches
 
 
+def _lets_service_send(document: Any, service: str, source: Any) -> bool:
+    """An Allow in `document` for `service` to send, limited to `source` (or unconditioned)."""
+    statements = (
+        _as_list(document.get("Statement", [])) if isinstance(document, dict) else []
+    )
+    for statement in statements:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = (
+            _as_list(principal.get("Service", []))
+            if isinstance(principal, dict)
+            else []
+        )
+        actions = {
+            action.lower()
+            for action in _as_list(statement.get("Action", []))
+            if isinstance(action, str)
+        }
+        sources = _source_arns({"Statement": [statement]})
+        if (
+            service in services
+            and actions & {"sqs:sendmessage", "sqs:*", "*"}
+            and (not sources or source in sources)
+        ):
+            return True
+    return False
+
+
+class SubscriptionsHaveDeadLetterQueue(CloudFormationLintRule):
+    id = "E9119"
+    shortdesc = (
+        "Every alert subscription needs a dead-letter queue that lets its topic send"
+    )
+    description = (
+        "When SNS has used up a subscription's delivery retries it discards the message, unless the "
+        "subscription has a dead-letter queue (RedrivePolicy deadLetterTargetArn) whose queue policy lets "
+        "sns.amazonaws.com send for that topic; an undeliverable alert email would vanish. Source: Amazon SNS "
+        "Developer Guide, 'Amazon SNS message delivery retries' and 'Configuring an Amazon SNS dead-letter "
+        "queue for a subscription'."
+    )
+    source_url = (
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html"
+    )
+    tags = ["resources", "sns", "sqs"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        policies = [
+            properties for _, properties in _resources(cfn, "AWS::SQS::QueuePolicy")
+        ]
+        matches = []
+        for logical_id, properties in _resources(cfn, "AWS::SNS::Subscription"):
+            path = ["Resources", logical_id, "Properties"]
+            redrive = properties.get("RedrivePolicy")
+            queue = (
+                redrive.get("deadLetterTargetArn")
+                if isinstance(redrive, dict)
+                else None
+            )
+            if queue is None:
+                matches.append(
+                    RuleMatch(
+                        path,
+                        f"{logical_id} has no RedrivePolicy: SNS discards an alert it cannot deliver",
+                    )
+                )
+                continue
+            queue_id = _referenced_resource(queue)
+            if queue_id is not None and not any(
+                {"Ref": queue_id} in _as_list(policy.get("Queues", []))
+                and _lets_service_send(
+                    policy.get("PolicyDocument"),
+                    "sns.amazonaws.com",
+                    properties.get("TopicArn"),
+                )
+                for policy in policies
+            ):
+                matches.append(
+                    RuleMatch(
+                        [*path, "RedrivePolicy"],
+                        f"the dead-letter queue of {logical_id} has no queue policy that lets its topic send",
+                    )
+                )
+        return matches
+
+
 class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
     id = "E9111"
     shortdesc = "The topic policy statement for EventBridge must have no Condition"
