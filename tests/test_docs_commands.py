@@ -1,15 +1,17 @@
-"""Every `aws cloudformation` command the documentation shows, checked against the template it deploys.
+"""Every `aws` command the documentation shows, checked against botocore and the templates.
 
 A real account refuses an IAM template without CAPABILITY_IAM, and a stack
 without its stack policy or termination protection is one an update or a
 delete can hurt; the local engine enforces none of that. So each command in
-the README and docs/ is read out of its code block and held to what the
-template it names needs, and each of its flags to botocore's model of the
-operation, so the next drift fails here.
+the README and docs/ is read out of its code block: each of its flags is held
+to botocore's model of the operation, each logical id and rule name it gives
+to the templates, and each deploy to what the template it names needs, so the
+next drift fails here.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shlex
@@ -26,6 +28,8 @@ from helpers import ROOT
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # The AWS CLI's own options, valid on every command.
 GLOBAL_OPTIONS = {
+    "--cli-input-json",
+    "--query",
     "--region",
     "--profile",
     "--output",
@@ -41,14 +45,16 @@ TEMPLATE_CALLS = {
     "update-stack-set",
 }
 _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_MODEL = botocore.session.get_session().get_service_model("cloudformation")
-_OPERATIONS = {
-    xform_name(name).replace("_", "-"): name for name in _MODEL.operation_names
-}
+_SESSION = botocore.session.get_session()
 
 
-def commands_in(document: Path) -> list[tuple[str, int, list[str]]]:
-    """(document, line, words) for each `aws cloudformation` command in the document's code blocks."""
+def cli_name(name: str) -> str:
+    """An operation or member as the AWS CLI spells it: PutRule -> put-rule."""
+    return xform_name(name).replace("_", "-")
+
+
+def all_commands_in(document: Path) -> list[tuple[str, int, list[str]]]:
+    """(document, line, words after `aws`) for each `aws` command in the document's code blocks."""
     found = []
     text = document.read_text()
     for block in _FENCE.finditer(text):
@@ -61,11 +67,21 @@ def commands_in(document: Path) -> list[tuple[str, int, list[str]]]:
             if raw.endswith("\\"):
                 continue
             line, command = command.split(" #", 1)[0].strip(), ""
-            if line.startswith("aws cloudformation "):
-                found.append((document.name, started, shlex.split(line)[2:]))
+            if line.startswith("aws "):
+                found.append((document.name, started, shlex.split(line)[1:]))
     return found
 
 
+def commands_in(document: Path) -> list[tuple[str, int, list[str]]]:
+    """(document, line, words after `aws cloudformation`) for each CloudFormation command."""
+    return [
+        (name, line, words[1:])
+        for name, line, words in all_commands_in(document)
+        if words[0] == "cloudformation"
+    ]
+
+
+ALL_COMMANDS = [c for document in DOCUMENTS for c in all_commands_in(document)]
 COMMANDS = [command for document in DOCUMENTS for command in commands_in(document)]
 
 
@@ -101,21 +117,86 @@ def test_the_documentation_shows_the_commands_this_test_is_for():
 
 
 @pytest.mark.parametrize(
-    "document, line, words", COMMANDS, ids=[f"{d}:{n}" for d, n, _ in COMMANDS]
+    "document, line, words",
+    ALL_COMMANDS,
+    ids=[f"{d}:{n}" for d, n, _ in ALL_COMMANDS],
 )
 def test_each_flag_exists_for_its_operation(document, line, words):
-    if words[0] == "wait":
+    service, operation = words[0], words[1]
+    if operation == "wait":
         return
-    assert words[0] in _OPERATIONS, f"{document}:{line}: no operation {words[0]}"
-    members = _MODEL.operation_model(_OPERATIONS[words[0]]).input_shape.members
-    known = {
-        f"--{xform_name(name).replace('_', '-')}" for name in members
-    } | GLOBAL_OPTIONS
+    model = _SESSION.get_service_model(service)
+    operations = {cli_name(name): name for name in model.operation_names}
+    assert operation in operations, f"{document}:{line}: no operation {operation}"
+    members = model.operation_model(operations[operation]).input_shape.members
+    known = {f"--{cli_name(name)}" for name in members} | GLOBAL_OPTIONS
     # The CLI's boolean flags come in a --no- form too.
     known |= {f"--no-{flag[2:]}" for flag in known}
-    assert not set(options(words)) - known, (
-        f"{document}:{line}: {sorted(set(options(words)) - known)}"
-    )
+    given = set(options(words[1:]))
+    assert not given - known, f"{document}:{line}: {sorted(given - known)}"
+
+
+def _templates() -> dict[str, dict]:
+    return {
+        env: json.loads((ROOT / "templates" / env / "secrets.json").read_text())
+        for env in ENVIRONMENTS
+    }
+
+
+def _environment_named_in(words: list[str]) -> str:
+    """The environment a command acts on, from the stack, secret or rule it names."""
+    text = " ".join(words)
+    (env,) = {
+        name
+        for name in ENVIRONMENTS
+        if f"trading-{name}-" in text or f"trading/{name}/" in text
+    }
+    return env
+
+
+@pytest.mark.parametrize(
+    "document, line, words",
+    [
+        c
+        for c in ALL_COMMANDS
+        if {"--logical-resource-id", "--name"} & set(options(c[2][1:]))
+    ],
+    ids=[
+        f"{d}:{n}"
+        for d, n, w in ALL_COMMANDS
+        if {"--logical-resource-id", "--name"} & set(options(w[1:]))
+    ],
+)
+def test_each_logical_id_and_rule_name_is_in_the_template(document, line, words):
+    """A runbook that names a resource the stack does not have fails on the worst day to find out."""
+    given = options(words[1:])
+    template = _templates()[_environment_named_in(words)]
+    for logical_id in given.get("--logical-resource-id", []):
+        assert logical_id in template["Resources"], f"{document}:{line}: {logical_id}"
+    if words[0] == "events":
+        assert set(given["--name"]) <= set(_rule_states(template)), f"{document}:{line}"
+
+
+def _rule_states(template: dict) -> dict[str, str]:
+    return {
+        resource["Properties"]["Name"]: resource["Properties"]["State"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Events::Rule"
+    }
+
+
+def test_a_rule_put_back_gets_the_state_its_template_gives_it():
+    """put-rule replaces the whole rule: the state shown must be that of the rule read just before."""
+    put_backs = 0
+    for (document, _, before), (_, line, words) in itertools.pairwise(ALL_COMMANDS):
+        if words[:2] != ["events", "put-rule"]:
+            continue
+        assert before[:2] == ["events", "describe-rule"], f"{document}:{line}"
+        (name,) = options(before[1:])["--name"]
+        state = _rule_states(_templates()[_environment_named_in(before)])[name]
+        assert options(words[1:])["--state"] == [state], f"{document}:{line}"
+        put_backs += 1
+    assert put_backs
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,12 @@ class Expected:
     rule_states: dict[str, str]  # rule name -> state
 
 
+# CloudFormation updates only the resources whose template or parameters change,
+# so running the same deploy again leaves a tampered resource as it is.
+NOT_BY_REDEPLOY = "a redeploy does not restore it"
+UNDOING_TAMPERING = "docs/operations.md, 'Undoing tampering'"
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -153,7 +159,8 @@ def rule_checks(
             problems = (f"alert rule {name} not found in {region}: deploy the stack",)
         elif found != state:
             problems = (
-                f"alert rule {name} in {region} is {found}, not {state}: deploy the stack again to restore it",
+                f"alert rule {name} in {region} is {found}, not {state}: {NOT_BY_REDEPLOY}; "
+                f"put it back with `aws events put-rule` ({UNDOING_TAMPERING})",
             )
         checks.append(RuleCheck(name, region, state, found, problems))
     return tuple(checks)
@@ -197,7 +204,8 @@ def policy_problems(
         return [str(error)]
     if not text:
         return [
-            "has no resource policy: its guards are gone; deploy the stack again to restore them"
+            f"has no resource policy: its guards are gone; {NOT_BY_REDEPLOY}; put it back as the break-glass "
+            f"role ({UNDOING_TAMPERING})"
         ]
     try:
         held = {
@@ -211,7 +219,8 @@ def policy_problems(
     except (ValueError, AttributeError):
         return ["has a resource policy that is not a policy document"]
     return [
-        f"resource policy lacks {sid} as the template gives it: deploy the stack again to restore it"
+        f"resource policy lacks {sid} as the template gives it: {NOT_BY_REDEPLOY}; put the policy back as "
+        f"the break-glass role ({UNDOING_TAMPERING})"
         for sid, form in sorted(wanted.items())
         if held.get(sid) != form
     ]
