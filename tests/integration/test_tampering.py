@@ -140,6 +140,39 @@ def _disabled_rule() -> Tampering:
     )
 
 
+def _read_rule_blinded() -> Tampering:
+    """The read rule set to plain ENABLED, where it never sees a read; put back as docs/operations.md shows."""
+    events = ACCOUNT.client("events")
+    name = "trading-staging-secrets-denied-reads"
+    before: dict[str, object] = {}
+
+    def as_documented(state: str) -> None:
+        # `describe-rule --query '{Name, EventPattern, Description}'`, then `put-rule --cli-input-json`.
+        rule = events.describe_rule(Name=name)
+        before.setdefault("rule", rule)
+        events.put_rule(
+            Name=rule["Name"],
+            EventPattern=rule["EventPattern"],
+            Description=rule["Description"],
+            State=state,
+        )
+
+    def undo() -> None:
+        as_documented("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+        rule, was = events.describe_rule(Name=name), before["rule"]
+        assert isinstance(was, dict)
+        assert (rule["EventPattern"], rule["Description"]) == (
+            was["EventPattern"],
+            was["Description"],
+        )
+
+    return Tampering(
+        lambda: as_documented("ENABLED"),
+        undo,
+        f"FAIL: alert rule {name} in us-east-1 is ENABLED, not ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+    )
+
+
 TAMPERINGS = {
     "secret-on-another-key": _moved_to_another_key,
     "secrets-key-disabled": lambda: _key(
@@ -169,6 +202,7 @@ TAMPERINGS = {
     "policy-statement-cut": _cut_statement,
     "policy-deleted": _deleted_policy,
     "alert-rule-disabled": _disabled_rule,
+    "read-rule-blinded": _read_rule_blinded,
 }
 
 
