@@ -320,6 +320,11 @@ def engine_started(
         # No DNS server (it would listen on port 53 of every interface).
         "DNS_ADDRESS": "0",
         "SERVICES": LOCALSTACK_SERVICES,
+        # Start every service before the engine says it is ready, one after the
+        # other: loaded lazily, on first use by parallel tests, CloudWatch's
+        # provider once failed to start (CPython 3.11's "AST constructor recursion
+        # depth mismatch" between threads) and refused every alarm from then on.
+        "EAGER_SERVICE_LOADING": "1",
         "LOCALSTACK_VOLUME_DIR": str(LOCALSTACK_LOG.parent / "state"),
         "DISABLE_EVENTS": "1",  # no usage analytics: nothing leaves the machine
         "SKIP_SSL_CERT_DOWNLOAD": "1",

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,48 @@ settings.register_profile("repeatable", derandomize=True, deadline=None)
 settings.load_profile("repeatable")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cfn_lint_untraced() -> Iterator[None]:
+    """cfn-lint's own checks run without the coverage tracer.
+
+    Coverage measures generator/, not cfn-lint, yet a line tracer still takes
+    every call cfn-lint's schema validation makes: it doubled the CPU of every
+    test that lints. The tracer stops for the call into cfn-lint only; the
+    project's own cfn-lint rules are measured where they are tested directly
+    (tests/checks/test_cfn_rules.py calls each rule's match).
+    """
+    import cfnlint.runner
+
+    run = cfnlint.runner.run_template_by_data
+
+    def untraced(*args: Any, **kwargs: Any) -> Any:
+        tracer = sys.gettrace()
+        sys.settrace(None)
+        try:
+            # A list: the generator would otherwise run after the tracer is back.
+            return list(run(*args, **kwargs))
+        finally:
+            sys.settrace(tracer)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cfnlint.runner, "run_template_by_data", untraced)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def generator_logging_as_it_was() -> Iterator[None]:
+    """A tool run in this process configures the package's logger (`--quiet` sets WARNING); undo it.
+
+    Otherwise a later test in the same process, asking caplog for INFO, would
+    see nothing, depending on which tests ran before it.
+    """
+    logger = logging.getLogger("generator")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
@@ -43,18 +90,48 @@ def templates() -> dict[str, dict]:
 
 @pytest.fixture(scope="session")
 def passed_lint_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lint cache holding cfn-lint's passes of the committed templates, filled by one real build per test process."""
+    """A lint cache holding cfn-lint's passes of the committed templates, filled by one real build per test run.
+
+    Under xdist the test processes of one run share it (the first fills it,
+    under a lock), instead of each linting the same three templates again.
+    """
     from generator.build import build
 
-    directory = tmp_path_factory.mktemp("passed-lint-cache")
-    build(
-        list(ENVIRONMENTS.values()),
-        directory / "templates",
-        ROOT / "params",
-        ROOT / ".cfnlintrc",
-        cache_dir=directory / "cache",
-    )
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        directory = tmp_path_factory.mktemp("passed-lint-cache")
+    else:
+        # The base temp of each worker sits in one directory per run.
+        directory = tmp_path_factory.getbasetemp().parent / f"passed-lint-cache-{run}"
+    directory.mkdir(exist_ok=True)
+    with open(directory / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (directory / "filled").exists():
+            build(
+                list(ENVIRONMENTS.values()),
+                directory / "templates",
+                ROOT / "params",
+                ROOT / ".cfnlintrc",
+                cache_dir=directory / "cache",
+            )
+            (directory / "filled").touch()
     return directory / "cache"
+
+
+@pytest.fixture
+def lint_in_this_process(monkeypatch: pytest.MonkeyPatch, linter: Linter) -> Linter:
+    """Builds in this test lint here, with the session's rule set, not in forked lint processes.
+
+    For tests about something other than how linting is spread over processes
+    (tests/checks/test_lint.py and the process-count tests keep the real
+    thing): each build would otherwise fork a loader that loads cfn-lint's
+    rules again, a second of CPU per build.
+    """
+    from generator.checks import lint_workers
+
+    monkeypatch.setattr(lint_workers.LintWorkers, "__enter__", lambda self: self)
+    monkeypatch.setattr(lint_workers, "Linter", lambda _config: linter)
+    return linter
 
 
 @pytest.fixture

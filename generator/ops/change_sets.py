@@ -11,6 +11,7 @@ from typing import Any
 
 from generator.errors import AwsError, ReplacementRefused
 from generator.ops.release import Release, cloudformation_errors
+from generator.ops.waiting import poll_delay
 from generator.stack_policy import STATEFUL_TYPES
 
 POLL_SECONDS = 1.0
@@ -62,7 +63,7 @@ def create_change_set(
             Capabilities=release.capabilities,
             Description=f"trading-secrets deploy, generator {release.generator_version}",
         )
-    started = time.monotonic()
+    started, polls = time.monotonic(), 0
     while True:
         with cloudformation_errors("read the change set of", stack, region):
             described = cloudformation.describe_change_set(
@@ -80,7 +81,8 @@ def create_change_set(
             )
         if time.monotonic() - started > WAIT_LIMIT_SECONDS:
             raise AwsError(f"the change set for {stack} in {region} never became ready")
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll_delay(polls, POLL_SECONDS))
+        polls += 1
     changes = []
     while True:
         for row in described.get("Changes", []):

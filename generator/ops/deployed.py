@@ -176,6 +176,10 @@ def secret_key_problem(
     given = described.get("KmsKeyId")
     if not given:
         return f"is encrypted with the AWS-managed key, not {secrets_key.alias}: {_re_encrypt(name, region, secrets_key)}"
+    if given == secrets_key.key_id or given.endswith(f":key/{secrets_key.key_id}"):
+        return (
+            None  # the key's own id or ARN, as CloudFormation gives it: no call needed
+        )
     try:
         with aws_errors("describe the key of", name, region):
             key_id = aws.client("kms", region).describe_key(KeyId=given)["KeyMetadata"][

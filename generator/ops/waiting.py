@@ -10,6 +10,14 @@ from generator.ops.release import Say
 
 POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 10.0
+# The first polls come sooner: a small stack, or the local engine, is often done
+# in a second or two, and a fixed 2 s poll would double that wait.
+FIRST_POLL_SECONDS = 0.25
+
+
+def poll_delay(polls_so_far: int, ceiling: float = POLL_SECONDS) -> float:
+    """Seconds before the next poll: 0.25, 0.5, 1, then `ceiling` (2 s) from then on."""
+    return min(ceiling, FIRST_POLL_SECONDS * (1 << min(polls_so_far, 8)))
 
 
 class Heartbeat:
@@ -31,6 +39,7 @@ class Heartbeat:
             clock,
         )
         self.started = self._last_line = clock()
+        self._polls = 0
 
     def said(self) -> None:
         """Something was just printed: the silence starts again."""
@@ -44,4 +53,5 @@ class Heartbeat:
         if now - self._last_line >= HEARTBEAT_SECONDS:
             self._say(f"{self._what}: still {status} ({now - self.started:.0f} s)")
             self._last_line = now
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll_delay(self._polls))
+        self._polls += 1

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
 
 from helpers import ENV_NAMES, ROOT
 
-pytestmark = pytest.mark.checkov
+# One test process for the module: its one checkov run takes seconds to start.
+pytestmark = [pytest.mark.checkov, pytest.mark.xdist_group("checkov")]
 
 
 def run_checkov(directory) -> dict:
@@ -54,9 +56,52 @@ def failed_checks(report: dict) -> list[str]:
     )
 
 
+def planted_template() -> dict:
+    """prod with a secret under no CMK and a key policy that lets anyone do anything."""
+    template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
+    del template["Resources"]["AlpacaCredentials"]["Properties"]["KmsKeyId"]
+    template["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]["Statement"].append(
+        {
+            "Sid": "Planted",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+    return template
+
+
+def _only(report: dict, prefix: str) -> dict:
+    """The part of a report about the files under `prefix`, with paths as if scanned from there."""
+    results = {
+        kind: [
+            {**check, "file_path": check["file_path"].removeprefix(prefix)}
+            for check in checks
+            if check["file_path"].startswith(prefix + "/")
+        ]
+        for kind, checks in report["results"].items()
+        if isinstance(checks, list)
+    }
+    return {"summary": report["summary"], "results": results}
+
+
 @pytest.fixture(scope="module")
-def committed_report() -> dict:
-    return run_checkov(ROOT / "templates")
+def reports(tmp_path_factory) -> dict[str, dict]:
+    """One checkov run (it takes seconds to start) over the committed templates and a planted one."""
+    root = tmp_path_factory.mktemp("checkov")
+    shutil.copytree(ROOT / "templates", root / "committed")
+    (root / "planted" / "prod").mkdir(parents=True)
+    (root / "planted" / "prod" / "secrets.json").write_text(
+        json.dumps(planted_template(), indent=2)
+    )
+    report = run_checkov(root)
+    return {name: _only(report, f"/{name}") for name in ("committed", "planted")}
+
+
+@pytest.fixture(scope="module")
+def committed_report(reports) -> dict:
+    return reports["committed"]
 
 
 def test_every_committed_template_passes_checkov(committed_report):
@@ -86,21 +131,8 @@ def test_checkov_really_scanned_every_template(committed_report):
     assert {"CKV_AWS_149", "CKV_AWS_7", "CKV_AWS_33", "CKV_AWS_26"} <= ids
 
 
-def test_checkov_catches_planted_violations_and_names_them(tmp_path):
-    template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
-    del template["Resources"]["AlpacaCredentials"]["Properties"]["KmsKeyId"]
-    template["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]["Statement"].append(
-        {
-            "Sid": "Planted",
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    )
-    (tmp_path / "prod").mkdir()
-    (tmp_path / "prod" / "secrets.json").write_text(json.dumps(template, indent=2))
-    assert failed_checks(run_checkov(tmp_path)) == [
+def test_checkov_catches_planted_violations_and_names_them(reports):
+    assert failed_checks(reports["planted"]) == [
         "CKV_AWS_149 AWS::SecretsManager::Secret.AlpacaCredentials (Ensure that Secrets Manager secret is encrypted using KMS CMK)",
         "CKV_AWS_33 AWS::KMS::Key.SecretsKey (Ensure KMS key policy does not contain wildcard (*) principal)",
     ]

@@ -28,6 +28,9 @@ from generator.environments import ENVIRONMENTS
 from generator.stack_policy import STATEFUL_TYPES, stateful_logical_ids
 from helpers import ENV_NAMES, ROOT
 
+# Lint in this process: these tests are about what the build refuses, not where it lints.
+pytestmark = pytest.mark.usefixtures("lint_in_this_process")
+
 
 def committed(env_name: str) -> dict:
     return json.loads((ROOT / "templates" / env_name / "secrets.json").read_text())

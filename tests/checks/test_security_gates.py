@@ -17,6 +17,9 @@ from generator.environments import ENVIRONMENTS
 from generator.errors import ValidationFailed
 from helpers import ENV_NAMES, ROOT
 
+# Lint in this process: these tests are about what the build refuses, not where it lints.
+pytestmark = pytest.mark.usefixtures("lint_in_this_process")
+
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)
 def test_generated_templates_keep_every_security_rule(templates, env_name):

@@ -175,11 +175,21 @@ def test_alert_topic_rules_and_dead_letter_queue_are_wired(stacks, env, region):
     attributes = client("sns", region).get_topic_attributes(TopicArn=topic_arn)[
         "Attributes"
     ]
-    assert attributes["KmsMasterKeyId"]
+    kms = client("kms", region)
+    alerts_key = kms.describe_key(KeyId=f"alias/trading-{env.name}-secrets-alerts")
+    secrets_key = kms.describe_key(KeyId=f"alias/trading-{env.name}-secrets")
+    # Under the alerting key, never the key whose disabling it must report.
+    topic_key = kms.describe_key(KeyId=attributes["KmsMasterKeyId"])["KeyMetadata"]
+    assert topic_key["KeyId"] == alerts_key["KeyMetadata"]["KeyId"]
+    assert topic_key["KeyId"] != secrets_key["KeyMetadata"]["KeyId"]
     sids = {
         statement["Sid"] for statement in json.loads(attributes["Policy"])["Statement"]
     }
-    assert sids == {"AllowEventBridgeToPublish", "DenyWithoutTls"}
+    assert sids == {
+        "AllowEventBridgeToPublish",
+        "AllowStackAlarmsToPublish",
+        "DenyWithoutTls",
+    }
     sqs = client("sqs", region)
     queue_url = sqs.get_queue_url(QueueName=f"trading-{env.name}-secrets-alerts-dlq")[
         "QueueUrl"
@@ -202,15 +212,21 @@ def test_alert_topic_rules_and_dead_letter_queue_are_wired(stacks, env, region):
     }
     assert states == {
         "SecretChangeRule": "ENABLED",
+        "SecretServiceEventRule": "ENABLED",
         "KeyChangeRule": "ENABLED",
+        "AlertsKeyChangeRule": "ENABLED",
         "SecretAccessDeniedRule": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
         "PendingDeletionAccessRule": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
     }
-    for name in rules.values():
+    for logical_id, name in rules.items():
         (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
-        assert target["Arn"] == topic_arn and target["DeadLetterConfig"] == {
-            "Arn": queue_arn
-        }
+        if logical_id == "AlertsKeyChangeRule":
+            # The alerting key's own tampering goes where that key cannot stop it.
+            assert target["Arn"] == queue_arn and "DeadLetterConfig" not in target
+        else:
+            assert target["Arn"] == topic_arn and target["DeadLetterConfig"] == {
+                "Arn": queue_arn
+            }
 
 
 @pytest.mark.parametrize("env, region", DEPLOYMENTS, ids=DEPLOYMENT_IDS)

@@ -394,7 +394,8 @@ def stack(status: str) -> dict[str, Any]:
 def test_a_quiet_wait_says_it_is_still_going_and_failed_events_are_kept(monkeypatch):
     deploy, cloudformation, said = stack_deploy()
     ticks = iter(range(0, 1000, 6))
-    monkeypatch.setattr("generator.ops.waiting.time.sleep", lambda _seconds: None)
+    slept: list[float] = []
+    monkeypatch.setattr("generator.ops.waiting.time.sleep", slept.append)
     with Stubber(cloudformation) as stub:
         for _ in range(4):
             stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
@@ -412,6 +413,8 @@ def test_a_quiet_wait_says_it_is_still_going_and_failed_events_are_kept(monkeypa
         )
         settled, failures = deploy.watch(since=None, clock=lambda: float(next(ticks)))
     assert settled["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
+    # Soon at first, for a stack that is done in a second; then every 2 s.
+    assert slept == [0.25, 0.5, 1.0, 2.0]
     assert any(
         line.startswith("us-east-1 trading-staging-secrets: still UPDATE_IN_PROGRESS (")
         for line in said
