@@ -8,11 +8,14 @@ attempts, 3 by default), STS included, so a hung endpoint costs seconds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -49,11 +52,27 @@ _ACCESS_ERRORS = {
 UNKNOWN_CALLER = "unknown caller"
 
 
+@functools.cache
+def _service_models() -> Any:
+    """botocore's loader of service models, shared by every session of this process.
+
+    Reading the models is most of what making a client costs; a process that
+    runs several commands (a test run, a script) reads each model once.
+    """
+    return botocore.loaders.create_loader()
+
+
+def _new_session() -> boto3.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", _service_models())
+    return boto3.session.Session(botocore_session=core)
+
+
 class AwsClients:
     """What one command uses of AWS: a session, one client per (service, region), and who the caller is."""
 
     def __init__(self, session: boto3.session.Session | None = None):
-        self._session = session or boto3.session.Session()
+        self._session = session or _new_session()
         self._clients: dict[tuple[str, str], Any] = {}
         self._caller: str | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -302,6 +303,12 @@ class EnvironmentStatus:
         ]
 
 
+@functools.cache
+def _expected(env: Environment) -> Expected:
+    """What the template this generator makes for `env` puts in place (made once per process)."""
+    return expected_of(json.loads(render(build_template(env))))
+
+
 def environment_status(
     env: Environment, regions: tuple[str, ...], aws: AwsClients
 ) -> EnvironmentStatus:
@@ -309,7 +316,7 @@ def environment_status(
 
     Held to the template this version of the generator makes for `env`.
     """
-    want = expected_of(json.loads(render(build_template(env))))
+    want = _expected(env)
     keys: list[KeyCheck] = []
     rules: list[RuleCheck] = []
     placed = {}

@@ -136,3 +136,14 @@ def test_an_unknown_caller_does_not_stop_the_command(caplog):
         stub.add_client_error("get_caller_identity", service_error_code="ExpiredToken")
         assert aws.caller("us-east-1") == "unknown caller"
     assert "cannot tell who the caller is (ClientError)" in caplog.text
+
+
+def test_every_command_in_a_process_reads_the_service_models_once():
+    """A test run or a script runs many commands: making their clients must not parse the models again."""
+    first, second = AwsClients(), AwsClients()
+    assert first.secrets("us-east-1") is not second.secrets("us-east-1")
+    loaders = {
+        id(aws._session._session.get_component("data_loader"))
+        for aws in (first, second)
+    }
+    assert len(loaders) == 1
