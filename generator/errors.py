@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 
 class ExitCode(enum.IntEnum):
-    """The exit codes of build.py and trading-secrets; the README's tables are this one."""
+    """The exit codes of build.py and trading-secrets; the tables in docs/ are this one."""
 
     OK = 0
     # build.py: a template failed validation, or --check found a difference.
@@ -36,6 +36,12 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = (
         130  # Ctrl-C, as a shell reports SIGINT; the message says what was written
     )
+
+
+# What each tool can exit with; docs/templates.md and docs/operations.md hold one
+# table each, and tests/test_exit_code_tables.py keeps them equal to these.
+BUILD_EXIT_CODES = (ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.INTERRUPTED)
+TRADING_SECRETS_EXIT_CODES = tuple(ExitCode)
 
 
 class GeneratorError(Exception):

@@ -44,11 +44,38 @@ def test_the_package_version_is_the_generators():
     assert version("trading-secrets") == __version__
 
 
+REPOS = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+# The local hooks, run from .venv; the remote ones pre-commit installs itself.
 HOOKS = {
     hook["id"]: hook
-    for repo in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+    for repo in REPOS
+    if repo["repo"] == "local"
     for hook in repo["hooks"]
 }
+
+
+def _pinned(package: str) -> str:
+    [pin] = re.findall(
+        rf"^{package}==(\S+)$",
+        (ROOT / "constraints" / "project.txt").read_text(),
+        re.MULTILINE,
+    )
+    return pin
+
+
+def test_ruff_and_mypy_hooks_come_from_their_repositories_at_the_pinned_versions():
+    """They run before .venv exists, and find what the test command's ruff and mypy find."""
+    remote = {repo["repo"]: repo for repo in REPOS if repo["repo"] != "local"}
+    ruff = remote["https://github.com/astral-sh/ruff-pre-commit"]
+    mypy = remote["https://github.com/pre-commit/mirrors-mypy"]
+    assert ruff["rev"] == f"v{_pinned('ruff')}"
+    assert [hook["id"] for hook in ruff["hooks"]] == ["ruff", "ruff-format"]
+    assert mypy["rev"] == f"v{_pinned('mypy')}"
+    [hook] = mypy["hooks"]
+    # mypy sees the same libraries as in .venv, at the same versions.
+    for dependency in hook["additional_dependencies"]:
+        package, version = dependency.split("==")
+        assert version == _pinned(package), dependency
 
 
 def test_pre_commit_runs_the_build_check_and_cfn_lint():

@@ -7,12 +7,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 import tasks
+from devtools import environments, testrun
 from helpers import ROOT
 
 TASKS = str(ROOT / "tasks.py")
@@ -60,7 +62,8 @@ def test_another_python_is_refused_in_one_line_before_anything_is_created(tmp_pa
     assert time.monotonic() - started < 10
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        "tasks.py: error: needs Python 3.11 (this is 3.10.13); run it as `python3.11 tasks.py ...`"
+        "tasks.py: error: needs CPython 3.11, 3.12 or 3.13 (this is 3.10.13); "
+        "run it as `python3.13 tasks.py ...`, for example"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tasks.py"]
 
@@ -81,23 +84,27 @@ def test_a_real_python_310_is_refused_too(tmp_path, python):
         timeout=30,
     )
     assert done.returncode == 2
-    assert "needs Python 3.11" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert (
+        "needs CPython 3.11, 3.12 or 3.13" in done.stderr
+        and len(done.stderr.splitlines()) == 1
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tasks.py"]
 
 
 @pytest.fixture
 def scratch_environment(tmp_path, monkeypatch):
     """A VirtualEnvironment under tmp_path; venv creation and pip are recorded, not run."""
-    environment = tasks.VirtualEnvironment(
+    environment = environments.VirtualEnvironment(
         ".venv-scratch", ("example==1.0",), "a test environment", "scratch"
     )
-    monkeypatch.setattr(tasks, "ROOT", tmp_path)
-    monkeypatch.setattr(tasks, "CONSTRAINTS", tmp_path / "constraints")
+    monkeypatch.setattr(environments, "ROOT", tmp_path)
+    monkeypatch.setattr(environments, "CONSTRAINTS", tmp_path / "constraints")
     (tmp_path / "constraints").mkdir()
     (tmp_path / "constraints" / "scratch.txt").write_text("example==1.0\n")
     made, pip_runs = [], []
 
-    def create(directory, with_pip):
+    def create(python, directory):
+        assert python == sys.executable
         made.append(Path(directory))
         (Path(directory) / "bin").mkdir(parents=True)
         (Path(directory) / "bin" / "python").touch()
@@ -109,8 +116,8 @@ def scratch_environment(tmp_path, monkeypatch):
         pip_runs.append(command)
         return 0
 
-    monkeypatch.setattr(tasks.venv, "create", create)
-    monkeypatch.setattr(tasks, "run", run)
+    monkeypatch.setattr(environments, "create_venv", create)
+    monkeypatch.setattr(environments, "run", run)
     return environment, made, pip_runs
 
 
@@ -118,24 +125,24 @@ def test_a_new_environment_is_installed_under_its_constraints_file(
     scratch_environment,
 ):
     environment, made, pip_runs = scratch_environment
-    tasks.ensure(environment)
+    environments.ensure(environment)
     assert made == [environment.directory]
     [command] = pip_runs
     assert command[command.index("-c") + 1] == str(environment.constraints)
     assert command[-1] == "example==1.0"
     # Installed and stamped: the next call reuses it without pip.
-    tasks.ensure(environment)
+    environments.ensure(environment)
     assert len(pip_runs) == 1 and len(made) == 1
 
 
 def test_a_half_installed_environment_is_rebuilt_not_reused(scratch_environment):
     environment, made, pip_runs = scratch_environment
-    tasks.ensure(environment)
+    environments.ensure(environment)
     # An install that broke off (Ctrl-C, a network error) leaves its marker.
     (environment.directory / ".installing").touch()
     (environment.directory / "leftover").touch()
-    assert tasks.why_rebuild(environment) == "an install into it broke off"
-    tasks.ensure(environment)
+    assert environments.why_rebuild(environment) == "an install into it broke off"
+    environments.ensure(environment)
     assert len(made) == 2 and len(pip_runs) == 2
     assert not (environment.directory / "leftover").exists()
     assert not (environment.directory / ".installing").exists()
@@ -143,35 +150,83 @@ def test_a_half_installed_environment_is_rebuilt_not_reused(scratch_environment)
 
 def test_an_environment_made_by_another_python_is_rebuilt(scratch_environment):
     environment, made, pip_runs = scratch_environment
-    tasks.ensure(environment)
+    environments.ensure(environment)
     (environment.directory / "pyvenv.cfg").write_text("version = 3.10.13\n")
-    assert tasks.why_rebuild(environment) == "another Python made it"
-    tasks.ensure(environment)
+    assert environments.why_rebuild(environment) == "another Python made it"
+    environments.ensure(environment)
     assert len(made) == 2 and len(pip_runs) == 2
 
 
 def test_a_changed_constraints_file_reinstalls(scratch_environment):
     environment, made, pip_runs = scratch_environment
-    tasks.ensure(environment)
+    environments.ensure(environment)
     environment.constraints.write_text("example==1.1\n")
-    tasks.ensure(environment)
+    environments.ensure(environment)
     assert len(pip_runs) == 2 and len(made) == 1  # installed again, not rebuilt
+
+
+def test_an_unknown_command_is_the_usage_line_and_exit_2(capsys):
+    assert tasks.main(["deploy"]) == 2
+    assert capsys.readouterr().err == (
+        "usage: python3 tasks.py {build|test|unit|localstack|bench|lock} [options]\n"
+    )
+
+
+def test_two_tasks_at_once_install_an_environment_once(scratch_environment):
+    """Two shells run tasks.py together: the second waits for the first's install and reuses it."""
+    environment, made, pip_runs = scratch_environment
+    first_is_installing = threading.Event()
+    real_run = environments.run
+
+    def slow_pip(command, label, env=None):
+        first_is_installing.set()
+        time.sleep(0.5)
+        return real_run(command, label, env)
+
+    environments.run = slow_pip  # undone by monkeypatch, which set it in the fixture
+    first = threading.Thread(target=environments.ensure, args=(environment,))
+    first.start()
+    assert first_is_installing.wait(10)
+    environments.ensure(environment)
+    first.join(10)
+    assert len(made) == 1 and len(pip_runs) == 1
+
+
+def test_the_engine_environment_is_made_by_python_3_11_whichever_python_runs_tasks():
+    assert environments.LOCALSTACK.python_version == (3, 11)
+    found = environments.find_python((3, 11))
+    probe = subprocess.run(
+        [found, "-c", "import sys; print(*sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.split() == ["3", "11"]
+
+
+def test_no_python_for_an_environment_is_one_line_and_exit_2():
+    with pytest.raises(environments.TaskFailed) as refused:
+        environments.find_python((3, 99))
+    assert refused.value.code == 2
+    [line] = str(refused.value).splitlines()
+    assert line.startswith("python3.99 is needed for the local engine")
+    assert "`python3.99 tasks.py ...`" in line
 
 
 def test_the_unit_command_runs_neither_engine_nor_checkov_nor_the_coverage_floor(
     monkeypatch,
 ):
     commands = []
-    monkeypatch.setattr(tasks, "ensure", lambda environment: Path(sys.executable))
+    monkeypatch.setattr(testrun, "ensure", lambda environment: Path(sys.executable))
     monkeypatch.setattr(
-        tasks, "run", lambda command, label, env=None: commands.append(command) or 0
+        testrun, "run", lambda command, label, env=None: commands.append(command) or 0
     )
     monkeypatch.setattr(
-        tasks,
+        testrun.engine,
         "engine_started",
         lambda: pytest.fail("the unit command started the engine"),
     )
-    assert tasks.run_unit(["-k", "policies"]) == 0
+    assert testrun.unit(["-k", "policies"]) == 0
     [command] = commands
     assert command[command.index("-m", 3) + 1] == "not engine and not checkov"
     assert not any(argument.startswith("--cov") for argument in command)
@@ -248,7 +303,7 @@ def test_ctrl_c_while_tasks_py_starts_is_one_line_too(tmp_path):
         "real_import = builtins.__import__\n"
         "def importing(name, *args, **kwargs):\n"
         "    # Ctrl-C arrives during tasks.py's imports, before main() runs.\n"
-        "    if name == 'venv':\n"
+        "    if name == 'devtools':\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
         "    return real_import(name, *args, **kwargs)\n"
         "builtins.__import__ = importing\n"

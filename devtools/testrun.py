@@ -1,0 +1,94 @@
+"""The test commands: code checks, then the whole suite with the engine started meanwhile, or the unit tests alone.
+
+Standard library only: tasks.py imports this before any virtual environment exists.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from devtools import engine
+from devtools.environments import CHECKOV, LOCALSTACK, PROJECT, ensure
+from devtools.processes import ROOT, TaskFailed, run, say
+
+COVERAGE_FLOOR = 90
+# Pytest workers: the deployment modules mostly wait on the engine, so one more than the cores.
+TEST_WORKERS = "3"
+UNIT_SELECTION = "not engine and not checkov"
+
+
+def code_checks(python: Path) -> None:
+    """ruff (lint and format) and mypy, as configured in pyproject.toml; the first failure stops the run."""
+    tools = python.parent
+    for tool, *arguments in (
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy"],
+    ):
+        label = " ".join([tool, *arguments])
+        say(label)
+        if run([str(tools / tool), *arguments], label) != 0:
+            raise TaskFailed(
+                f"{label} found problems (above); `.venv/bin/ruff format .` fixes formatting"
+            )
+
+
+def build(args: list[str]) -> int:
+    return run([str(ensure(PROJECT)), str(ROOT / "build.py"), *args], "build.py")
+
+
+def unit(args: list[str]) -> int:
+    """The unit tests alone: no engine, no checkov, no coverage floor."""
+    python = ensure(PROJECT)
+    say(
+        f"unit tests (no engine, no checkov) on Python {'.'.join(map(str, PROJECT.python_version))}"
+    )
+    command = [
+        str(python),
+        "-m",
+        "pytest",
+        "-n",
+        "2",
+        "-m",
+        UNIT_SELECTION,
+        "-p",
+        "no:cacheprovider",
+        *args,
+    ]
+    return run(command, "pytest")
+
+
+def whole_suite(args: list[str]) -> int:
+    """Everything, with the engine starting while the code checks run."""
+    python = ensure(PROJECT)
+    checkov = ensure(CHECKOV)
+    ensure(LOCALSTACK)
+    set_up = time.monotonic()
+    with engine.engine_started() as (process, engine_env):
+        code_checks(python)
+        engine.wait_until_healthy(process, engine_env["AWS_ENDPOINT_URL"])
+        say("pytest: the whole suite, with coverage of generator/")
+        command = [
+            str(python), "-m", "pytest", "-n", TEST_WORKERS,
+            # Deployment modules whole on one process each, the rest test by test.
+            "--dist", "loadgroup", "-p", "no:cacheprovider",
+            "--cov=generator", "--cov-report=term", f"--cov-fail-under={COVERAGE_FLOOR}",
+            *args,
+        ]  # fmt: skip
+        env = {
+            **os.environ,
+            **engine_env,
+            "TRADING_CHECKOV": str(checkov.parent / "checkov"),
+        }
+        status = run(command, "pytest", env=env)
+    outcome = "passed" if status == 0 else "FAILED"
+    say(
+        f"the test command took {time.monotonic() - set_up:.1f} s once set up ({outcome})"
+    )
+    return status
+
+
+def bench(args: list[str]) -> int:
+    return run([str(ensure(PROJECT)), "-m", "bench", *args], "bench")
