@@ -75,7 +75,8 @@ def test_the_cdk_app_is_timed_only_while_it_makes_what_we_make(tmp_path):
 
 
 def test_ratios_are_taken_run_by_run_and_quoted_only_when_cdk_was_measured(capsys):
-    from bench.__main__ import paired_ratio, print_table
+    from bench.__main__ import paired_ratio
+    from bench.report import print_table
 
     # A machine slowing down mid-run moves both sides of each pair alike.
     assert paired_ratio([1.0, 2.0, 3.0], [4.0, 8.0, 12.0])["median"] == 0.25

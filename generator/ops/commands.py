@@ -16,7 +16,8 @@ from generator.ops.deploy import deploy
 from generator.ops.prompts import confirm, read_value_from_terminal
 from generator.ops.put import PutResult, put_value, resume_put
 from generator.ops.rollback import plan_rollback, roll_back
-from generator.ops.status import State, environment_status
+from generator.ops.secret_rows import State
+from generator.ops.status import environment_status
 from generator.ops.targets import check_organizational_units, read_accounts
 from generator.ops.values import read_document
 

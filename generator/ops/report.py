@@ -9,7 +9,8 @@ import json
 
 from generator.environments import Environment
 from generator.ops.alert_check import DeadLetters, SelfTestResult
-from generator.ops.status import EnvironmentStatus, SecretStatus
+from generator.ops.secret_rows import SecretStatus
+from generator.ops.status import EnvironmentStatus
 
 
 def dead_letter_problem(queue: DeadLetters) -> str | None:

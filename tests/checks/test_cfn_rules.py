@@ -6,7 +6,9 @@ loaded by plain cfn-lint through .cfnlintrc.
 from __future__ import annotations
 
 import copy
+import importlib
 import json
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -16,12 +18,9 @@ from typing import Any
 
 import pytest
 
+from generator.checks import cfn_rules
 from generator.checks.cfn_rules import (
     cloudtrail,
-    delivery,
-    policies,
-    retention,
-    watchers,
 )
 from generator.checks.lint import LintJob, custom_rule_files
 from generator.checks.lint_cache import LintVerdictCache
@@ -29,9 +28,14 @@ from generator.parameter_files import load_parameter_file
 from helpers import ROOT
 
 BEFORE = ROOT / "tests" / "fixtures" / "templates-before-aws-checks"
+# Every module of the rules' directory, as .cfnlintrc's append_rules loads them: a rule in a new module is here too.
+RULE_MODULES = [
+    importlib.import_module(f"generator.checks.cfn_rules.{module.name}")
+    for module in pkgutil.iter_modules(cfn_rules.__path__)
+]
 RULES = {
     rule.id: rule
-    for module in (cloudtrail, delivery, policies, retention, watchers)
+    for module in RULE_MODULES
     for rule in vars(module).values()
     if isinstance(rule, type) and getattr(rule, "id", "").startswith("E91")
 }

@@ -20,8 +20,8 @@ from generator.errors import (
     ValueRefused,
 )
 from generator.ops import put, rollback, settle
+from generator.ops.secret_rows import SecretStatus, State, _diverged
 from generator.ops.settle import Change
-from generator.ops.status import SecretStatus, State, _diverged
 from generator.ops.versions import (
     ROLLED_BACK_FROM,
     RegionVersions,

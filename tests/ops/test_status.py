@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from generator import tagging
 from generator.catalogue import ALPHAVANTAGE
 from generator.environments import ENVIRONMENTS
-from generator.ops.status import secret_status
+from generator.ops.secret_rows import secret_status
 from ops_fakes import offline_client
 
 PROD = ENVIRONMENTS["prod"]

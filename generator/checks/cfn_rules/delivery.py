@@ -7,32 +7,23 @@ Self-contained on purpose (cfn-lint and the standard library only): plain
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _resources(cfn: Any, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for logical_id, resource in cfn.template.get("Resources", {}).items():
-        if isinstance(resource, dict) and resource.get("Type") == resource_type:
-            yield logical_id, resource.get("Properties", {})
+from generator.checks.cfn_rules.reading import as_list, referenced, resources_of_type
 
 
 def _source_arns(document: Any) -> list[Any]:
     """Every aws:SourceArn value in the conditions of a policy document."""
     values: list[Any] = []
     for statement in (
-        _as_list(document.get("Statement", [])) if isinstance(document, dict) else []
+        as_list(document.get("Statement", [])) if isinstance(document, dict) else []
     ):
         for tests in (statement.get("Condition") or {}).values():
             for key, value in tests.items():
                 if key.lower() == "aws:sourcearn":
-                    values.extend(_as_list(value))
+                    values.extend(as_list(value))
     return values
 
 
@@ -41,8 +32,8 @@ def _is_a_dead_letter_queue(cfn: Any, target: Any) -> bool:
     arn = target.get("Arn") if isinstance(target, dict) else None
     return arn is not None and any(
         isinstance(other, dict) and other.get("DeadLetterConfig", {}).get("Arn") == arn
-        for _, properties in _resources(cfn, "AWS::Events::Rule")
-        for other in _as_list(properties.get("Targets", []))
+        for _, properties in resources_of_type(cfn, "AWS::Events::Rule")
+        for other in as_list(properties.get("Targets", []))
     )
 
 
@@ -61,12 +52,13 @@ class RuleTargetsHaveDeadLetterQueue(CloudFormationLintRule):
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         policies = [
-            properties for _, properties in _resources(cfn, "AWS::SQS::QueuePolicy")
+            properties
+            for _, properties in resources_of_type(cfn, "AWS::SQS::QueuePolicy")
         ]
         matches = []
-        for logical_id, properties in _resources(cfn, "AWS::Events::Rule"):
+        for logical_id, properties in resources_of_type(cfn, "AWS::Events::Rule"):
             rule_arn = {"Fn::GetAtt": [logical_id, "Arn"]}
-            for index, target in enumerate(_as_list(properties.get("Targets", []))):
+            for index, target in enumerate(as_list(properties.get("Targets", []))):
                 path = ["Resources", logical_id, "Properties", "Targets", index]
                 queue = (
                     target.get("DeadLetterConfig", {}).get("Arn")
@@ -85,7 +77,7 @@ class RuleTargetsHaveDeadLetterQueue(CloudFormationLintRule):
                     continue
                 attribute = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
                 if isinstance(attribute, list) and not any(
-                    {"Ref": attribute[0]} in _as_list(policy.get("Queues", []))
+                    {"Ref": attribute[0]} in as_list(policy.get("Queues", []))
                     and rule_arn in _source_arns(policy.get("PolicyDocument"))
                     for policy in policies
                 ):
@@ -101,20 +93,18 @@ class RuleTargetsHaveDeadLetterQueue(CloudFormationLintRule):
 def _lets_service_send(document: Any, service: str, source: Any) -> bool:
     """An Allow in `document` for `service` to send, limited to `source` (or unconditioned)."""
     statements = (
-        _as_list(document.get("Statement", [])) if isinstance(document, dict) else []
+        as_list(document.get("Statement", [])) if isinstance(document, dict) else []
     )
     for statement in statements:
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal")
         services = (
-            _as_list(principal.get("Service", []))
-            if isinstance(principal, dict)
-            else []
+            as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
         )
         actions = {
             action.lower()
-            for action in _as_list(statement.get("Action", []))
+            for action in as_list(statement.get("Action", []))
             if isinstance(action, str)
         }
         sources = _source_arns({"Statement": [statement]})
@@ -146,10 +136,11 @@ class SubscriptionsHaveDeadLetterQueue(CloudFormationLintRule):
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         policies = [
-            properties for _, properties in _resources(cfn, "AWS::SQS::QueuePolicy")
+            properties
+            for _, properties in resources_of_type(cfn, "AWS::SQS::QueuePolicy")
         ]
         matches = []
-        for logical_id, properties in _resources(cfn, "AWS::SNS::Subscription"):
+        for logical_id, properties in resources_of_type(cfn, "AWS::SNS::Subscription"):
             path = ["Resources", logical_id, "Properties"]
             redrive = properties.get("RedrivePolicy")
             queue = (
@@ -165,9 +156,9 @@ class SubscriptionsHaveDeadLetterQueue(CloudFormationLintRule):
                     )
                 )
                 continue
-            queue_id = _referenced_resource(queue)
+            queue_id = referenced(queue)
             if queue_id is not None and not any(
-                {"Ref": queue_id} in _as_list(policy.get("Queues", []))
+                {"Ref": queue_id} in as_list(policy.get("Queues", []))
                 and _lets_service_send(
                     policy.get("PolicyDocument"),
                     "sns.amazonaws.com",
@@ -179,145 +170,6 @@ class SubscriptionsHaveDeadLetterQueue(CloudFormationLintRule):
                     RuleMatch(
                         [*path, "RedrivePolicy"],
                         f"the dead-letter queue of {logical_id} has no queue policy that lets its topic send",
-                    )
-                )
-        return matches
-
-
-class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
-    id = "E9111"
-    shortdesc = "The topic policy statement for EventBridge must have no Condition"
-    description = (
-        "SNS topic policies for EventBridge cannot use Condition blocks; AWS's examples and CDK's SnsTopic "
-        "target grant events.amazonaws.com sns:Publish without one. Source: EventBridge User Guide, 'Using "
-        "resource-based policies for Amazon EventBridge', Amazon SNS permissions."
-    )
-    source_url = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions"
-    tags = ["resources", "sns", "events"]
-
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        matches = []
-        for logical_id, properties in _resources(cfn, "AWS::SNS::TopicPolicy"):
-            document = properties.get("PolicyDocument")
-            statements = (
-                _as_list(document.get("Statement", []))
-                if isinstance(document, dict)
-                else []
-            )
-            for index, statement in enumerate(statements):
-                principal = statement.get("Principal")
-                services = (
-                    _as_list(principal.get("Service", []))
-                    if isinstance(principal, dict)
-                    else []
-                )
-                actions = {
-                    action.lower()
-                    for action in _as_list(statement.get("Action", []))
-                    if isinstance(action, str)
-                }
-                if (
-                    statement.get("Effect") == "Allow"
-                    and "events.amazonaws.com" in services
-                    and actions & {"sns:publish", "sns:*", "*"}
-                    and "Condition" in statement
-                ):
-                    matches.append(
-                        RuleMatch(
-                            [
-                                "Resources",
-                                logical_id,
-                                "Properties",
-                                "PolicyDocument",
-                                "Statement",
-                                index,
-                                "Condition",
-                            ],
-                            f"{logical_id}: the statement that lets EventBridge publish has a Condition, "
-                            "which SNS topic policies for EventBridge do not support",
-                        )
-                    )
-        return matches
-
-
-def _referenced_resource(value: Any) -> str | None:
-    """The logical id behind a Ref or a Fn::GetAtt, if `value` is one."""
-    if isinstance(value, dict):
-        if isinstance(value.get("Ref"), str):
-            return str(value["Ref"])
-        attribute = value.get("Fn::GetAtt")
-        if isinstance(attribute, list) and attribute and isinstance(attribute[0], str):
-            return attribute[0]
-    return None
-
-
-def _lets_eventbridge_encrypt(statement: Any) -> bool:
-    """An unconditional Allow for events.amazonaws.com to make data keys and decrypt."""
-    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-        return False
-    principal = statement.get("Principal")
-    services = (
-        _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
-    )
-    actions = {
-        action.lower()
-        for action in _as_list(statement.get("Action", []))
-        if isinstance(action, str)
-    }
-    return (
-        "events.amazonaws.com" in services
-        and "Condition" not in statement
-        and bool(
-            actions & {"kms:generatedatakey*", "kms:generatedatakey", "kms:*", "*"}
-        )
-        and bool(actions & {"kms:decrypt", "kms:*", "*"})
-    )
-
-
-class EncryptedAlertTopicKeyLetsEventBridgeEncrypt(CloudFormationLintRule):
-    id = "E9105"
-    shortdesc = (
-        "The key of an encrypted topic that a rule targets must let EventBridge encrypt"
-    )
-    description = (
-        "EventBridge can publish to a KMS-encrypted SNS topic only if the key policy lets the service principal "
-        "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt, and source conditions are not supported "
-        "there; otherwise every alert fails delivery, silently. Source: Amazon SNS Developer Guide, 'Key "
-        "management' (compatibility between event sources from AWS services and encrypted topics)."
-    )
-    source_url = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
-    tags = ["resources", "sns", "kms", "events"]
-
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        resources = cfn.template.get("Resources", {})
-        targeted = {
-            _referenced_resource(target.get("Arn"))
-            for _, properties in _resources(cfn, "AWS::Events::Rule")
-            for target in _as_list(properties.get("Targets", []))
-            if isinstance(target, dict)
-        }
-        matches = []
-        for topic_id, properties in _resources(cfn, "AWS::SNS::Topic"):
-            key_id = _referenced_resource(properties.get("KmsMasterKeyId"))
-            key = resources.get(key_id) if key_id else None
-            # A key outside this template (an alias, an ARN) cannot be read here.
-            if topic_id not in targeted or not isinstance(key, dict):
-                continue
-            if key.get("Type") != "AWS::KMS::Key":
-                continue
-            document = key.get("Properties", {}).get("KeyPolicy")
-            statements = (
-                _as_list(document.get("Statement", []))
-                if isinstance(document, dict)
-                else []
-            )
-            if not any(_lets_eventbridge_encrypt(s) for s in statements):
-                matches.append(
-                    RuleMatch(
-                        ["Resources", key_id, "Properties", "KeyPolicy"],
-                        f"{key_id} encrypts {topic_id}, which alert rules target, but its policy does not let "
-                        "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt without a Condition: "
-                        "no alert would be delivered",
                     )
                 )
         return matches

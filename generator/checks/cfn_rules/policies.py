@@ -13,6 +13,8 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
+from generator.checks.cfn_rules.reading import as_list
+
 POLICY_PROPERTIES = ("PolicyDocument", "ResourcePolicy", "KeyPolicy")
 NEGATED_OPERATORS = ("ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals")
 OPERATOR_PARAMETER = "OperatorRoleNames"
@@ -21,10 +23,6 @@ DEPLOYER_PARAMETER = "DeployerRoleNames"
 _ANY_ACCOUNT_ARN = re.compile(r"^arn:[^:]*:iam::\*:")
 # A role at the root path in an ARN pattern: ":role/" then a name without "/" or "*".
 _ROOT_PATH_ROLE = re.compile(r":role/(?P<name>[^/*]+)$")
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _statements(
@@ -60,7 +58,7 @@ def _policy_statements(
 def _actions(statement: dict[str, Any]) -> set[str]:
     return {
         action.lower()
-        for action in _as_list(statement.get("Action", []))
+        for action in as_list(statement.get("Action", []))
         if isinstance(action, str)
     }
 
@@ -79,7 +77,7 @@ def _principal_arn_values(
         if operator in operators and isinstance(tests, dict):
             for key, value in tests.items():
                 if key.lower() == "aws:principalarn":
-                    values.extend(_as_list(value))
+                    values.extend(as_list(value))
     return values
 
 
@@ -284,85 +282,3 @@ class PolicyChangeGuardExemptsDeployers(CloudFormationLintRule):
                     )
                 )
         return matches
-
-
-class DeleteGuardCoversPolicyChanges(CloudFormationLintRule):
-    id = "E9114"
-    shortdesc = "A Deny of DeleteSecret must also deny changing the resource policy that holds it"
-    description = (
-        "A Deny of DeleteSecret in a secret's resource policy stops nobody who may replace or delete that "
-        "policy first: deny PutResourcePolicy and DeleteResourcePolicy too. Source: Secrets Manager User "
-        "Guide, 'Resource-based policies' (a secret's resource policy is replaced whole by PutResourcePolicy)."
-    )
-    source_url = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html"
-    tags = ["resources", "secretsmanager", "iam"]
-
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        denied: dict[str, set[str]] = {}
-        paths: dict[str, list[Any]] = {}
-        for logical_id, path, statement in _policy_statements(
-            cfn, "AWS::SecretsManager::ResourcePolicy"
-        ):
-            # A guard: a Deny to everyone in the account but the principals its condition exempts.
-            if statement.get("Effect") == "Deny" and _principal_arn_values(
-                statement, NEGATED_OPERATORS
-            ):
-                for action in (
-                    "DeleteSecret",
-                    "PutResourcePolicy",
-                    "DeleteResourcePolicy",
-                ):
-                    if _grants(statement, f"secretsmanager:{action}"):
-                        denied.setdefault(logical_id, set()).add(action)
-                        paths.setdefault(logical_id, path)
-        return [
-            RuleMatch(
-                paths[logical_id],
-                f"{logical_id} denies DeleteSecret but not {', '.join(sorted({'PutResourcePolicy', 'DeleteResourcePolicy'} - actions))}, "
-                "so the guard can be removed before the delete",
-            )
-            for logical_id, actions in sorted(denied.items())
-            if "DeleteSecret" in actions
-            and not {"PutResourcePolicy", "DeleteResourcePolicy"} <= actions
-        ]
-
-
-class DeleteGuardCoversCrossAccountCopies(CloudFormationLintRule):
-    id = "E9117"
-    shortdesc = "A secret guarded against deletion must be guarded against copies into another account too"
-    description = (
-        "AssociateCrossAccountReplica links a secret to a replica in another account and keeps copying its value "
-        "there. A resource policy that denies DeleteSecret to all but a few must deny that call as well, or a "
-        "production value can leave the account without the guard noticing. Source: AWS Secrets Manager API "
-        "Reference, AssociateCrossAccountReplica (botocore's service model, secretsmanager 2017-10-17)."
-    )
-    source_url = (
-        "https://docs.aws.amazon.com/secretsmanager/latest/apireference/Welcome.html"
-    )
-    tags = ["resources", "secretsmanager", "iam"]
-
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        guarded: dict[str, list[Any]] = {}
-        denied_copies: set[str] = set()
-        for logical_id, path, statement in _policy_statements(
-            cfn, "AWS::SecretsManager::ResourcePolicy"
-        ):
-            if statement.get("Effect") != "Deny":
-                continue
-            if _grants(
-                statement, "secretsmanager:DeleteSecret"
-            ) and _principal_arn_values(statement, NEGATED_OPERATORS):
-                guarded.setdefault(logical_id, path)
-            if _grants(
-                statement, "secretsmanager:AssociateCrossAccountReplica"
-            ) and _principal_arn_values(statement, NEGATED_OPERATORS):
-                denied_copies.add(logical_id)
-        return [
-            RuleMatch(
-                path,
-                f"{logical_id} guards DeleteSecret but lets anyone AssociateCrossAccountReplica, which copies the "
-                "value into another account",
-            )
-            for logical_id, path in sorted(guarded.items())
-            if logical_id not in denied_copies
-        ]
