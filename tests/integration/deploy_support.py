@@ -9,24 +9,17 @@ can run in any order.
 from __future__ import annotations
 
 import contextlib
-import io
-import logging
 import os
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import botocore.waiter
-import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import WaiterError
 
-from generator.catalogue import CATALOGUE
 from generator.environments import Environment
-from generator.leaks import output_leaks
-from generator.naming import secret_name
 from generator.parameter_files import (
     cloudformation_parameters,
     load_parameter_file,
@@ -267,93 +260,3 @@ def record_stack_timings(
 # The checks below are shared by the deployment suite and by
 # test_broken_templates.py, which shows each one failing on a template broken
 # on purpose: a check that cannot fail proves nothing.
-
-
-def assert_secrets_encrypted_with_stack_key(
-    account: Account, env: Environment, region: str, key_arn: str
-) -> None:
-    kms = account.client("kms", region)
-    key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
-    assert key["KeyManager"] == "CUSTOMER", f"{key_arn} is not a customer-managed key"
-    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True, (
-        f"{key_arn} has rotation off"
-    )
-    for spec in CATALOGUE:
-        described = account.client("secretsmanager", region).describe_secret(
-            SecretId=secret_name(env, spec)
-        )
-        assert described.get("KmsKeyId") in (key_arn, key["KeyId"]), (
-            f"{described['Name']} in {region} is not encrypted with the stack's customer-managed key "
-            f"(KmsKeyId: {described.get('KmsKeyId', 'none, so the AWS-managed default key')})"
-        )
-
-
-def assert_secrets_hold_no_value(
-    account: Account, env: Environment, region: str
-) -> None:
-    """Prod secrets are created empty: a value can only come from `put`, never from a deploy."""
-    secrets = account.client("secretsmanager", region)
-    for spec in CATALOGUE:
-        described = secrets.describe_secret(SecretId=secret_name(env, spec))
-        stages = described.get("VersionIdsToStages", {})
-        assert not stages, (
-            f"{described['Name']} in {region} was given a value by the deploy "
-            f"({len(stages)} version(s)); {env.name} secrets must be created empty"
-        )
-        with pytest.raises(ClientError) as raised:
-            secrets.get_secret_value(SecretId=described["ARN"])
-        error = raised.value.response["Error"]
-        assert (
-            error["Code"] == "ResourceNotFoundException"
-            and "AWSCURRENT" in error["Message"]
-        ), error
-
-
-@dataclass
-class Run:
-    """What one in-process run of trading-secrets said; `err` holds its log lines too."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def said(self) -> str:
-        return self.out + "\n" + self.err
-
-
-def run_tool(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-    argv: Iterable[str],
-    environment: dict[str, str],
-    never_said: Iterable[str] = (),
-    stdin: str | None = None,
-) -> Run:
-    """trading-secrets in this process, as a user runs it, with `environment` set; nothing it says may leak.
-
-    `never_said` are values it must not print or log, besides anything
-    credential-shaped. `stdin`, when given, is a pipe (not a terminal).
-    """
-    from generator.ops import cli as ops_cli
-
-    argv = list(argv)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    capsys.readouterr()
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        code = ops_cli.main(argv)
-    out, err = capsys.readouterr()
-    run = Run(code, out, err + "\n" + caplog.text)
-    assert_said_nothing_secret(run, never_said)
-    return run
-
-
-def assert_said_nothing_secret(run: Run, never_said: Iterable[str] = ()) -> None:
-    """Nothing credential-shaped in what a run printed or logged, nor any of `never_said`."""
-    leaked = output_leaks(run.said, "trading-secrets", never_said)
-    assert not leaked, [str(leak) for leak in leaked]

@@ -18,17 +18,19 @@ from pathlib import Path
 
 import boto3
 import pytest
+from tool_runs import (
+    Run,
+    assert_secrets_encrypted_with_stack_key,
+    assert_secrets_hold_no_value,
+    run_tool,
+)
 
 from deploy_support import (
     CLIENT_CONFIG,
     Account,
-    Run,
-    assert_secrets_encrypted_with_stack_key,
-    assert_secrets_hold_no_value,
     committed_template,
     delete_stack,
     record_stack_timings,
-    run_tool,
 )
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from generator.environments import ENVIRONMENTS

@@ -13,14 +13,16 @@ from typing import Any
 import jsonschema
 import pytest
 from botocore.exceptions import WaiterError
+from tool_runs import (
+    assert_secrets_encrypted_with_stack_key,
+    assert_secrets_hold_no_value,
+)
 
 from deploy_support import (
     DEFAULT,
     TEARDOWN,
     USED_ACCOUNTS,
     WAIT,
-    assert_secrets_encrypted_with_stack_key,
-    assert_secrets_hold_no_value,
     client,
     delete_stack,
     deployed,

@@ -13,8 +13,9 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from tool_runs import Run, assert_said_nothing_secret
 
-from deploy_support import Account, Run, assert_said_nothing_secret, delete_stack
+from deploy_support import Account, delete_stack
 from devtools.engine_proxy import EngineProxy, engine_proxy
 from helpers import ROOT
 

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tool_runs import Run, assert_said_nothing_secret, run_tool
 
-from deploy_support import FAULTS, Run, assert_said_nothing_secret, deployed, run_tool
+from deploy_support import FAULTS, deployed
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from generator.environments import ENVIRONMENTS
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from tool_runs import run_tool
 
-from deploy_support import Account, deployed, run_tool
+from deploy_support import Account, deployed
 from generator.environments import ENVIRONMENTS
 
 STAGING = ENVIRONMENTS["staging"]
