@@ -33,6 +33,10 @@ class ExitCode(enum.IntEnum):
     # A write request was sent and no answer came back, nor could the state be
     # read back: it may or may not have landed; the message names how to learn which.
     OUTCOME_UNKNOWN = 9
+    # put: no provider answer vouched for the value (unreachable, slow, rate-limited,
+    # or an answer that proves nothing), so nothing was written; verify: a region's
+    # value could not be checked. --skip-provider-check puts it anyway, marked.
+    PROVIDER_UNCHECKED = 10
     INTERRUPTED = (
         130  # Ctrl-C, as a shell reports SIGINT; the message says what was written
     )
@@ -148,3 +152,9 @@ class Interrupted(_ReportedChange):
     """Ctrl-C during a change, after what was written has been read back (exit 130)."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class ProviderUnchecked(GeneratorError):
+    """No provider answer vouched for a value: nothing was written (put), or it stays unproven (verify) (exit 10)."""
+
+    exit_code = ExitCode.PROVIDER_UNCHECKED

@@ -91,6 +91,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="VERSION",
         help="finish a put left half done: make VERSION current everywhere",
     )
+    put.add_argument(
+        "--skip-provider-check",
+        action="store_true",
+        help="put without asking the provider first (this machine cannot reach it); the version is "
+        "marked UNCHECKED, and status fails, until verify checks it",
+    )
+    put.add_argument(
+        "--new-account",
+        action="store_true",
+        help="an Alpaca key of another account than the current one is meant",
+    )
+    verify = command(
+        "verify",
+        "check each region's AWSCURRENT value at its provider; exit 3 if one refuses it",
+        False,
+    )
+    verify.add_argument(
+        "--secret", type=one_of("secret", SECRETS), help="one secret (default: all)"
+    )
     rollback = command(
         "rollback", "make an earlier version current again in every region", True
     )
@@ -173,6 +192,9 @@ def _main(argv: list[str] | None) -> int:
         return commands.status(env, regions, args.json, aws)
     if args.command == "alerts-test":
         return commands.alerts_test(env, regions, args.timeout, aws)
+    if args.command == "verify":
+        specs = [SECRETS[args.secret]] if args.secret else list(SECRETS.values())
+        return commands.verify_command(env, specs, regions, aws)
     spec = SECRETS[args.secret]
     if args.command == "put":
         return commands.put(env, spec, regions, args, aws)

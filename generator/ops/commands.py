@@ -20,6 +20,7 @@ from generator.ops.secret_rows import State
 from generator.ops.status import environment_status
 from generator.ops.targets import check_organizational_units, read_accounts
 from generator.ops.values import read_document
+from generator.ops.verify import verify, vet_before_put
 
 
 def regions_of(env: Environment, region: str | None) -> tuple[str, ...]:
@@ -91,7 +92,15 @@ def put(
             if args.from_stdin
             else read_value_from_terminal(env, spec)
         )
-        results = put_value(env, spec, value, regions, aws)
+        vet = vet_before_put(
+            env,
+            spec,
+            regions,
+            aws,
+            skip=args.skip_provider_check,
+            new_account=args.new_account,
+        )
+        results = put_value(env, spec, value, regions, aws, vet)
     for result in results:
         previous = (
             f"previous {result.replaced_version} is AWSPREVIOUS"
@@ -157,3 +166,9 @@ def deploy_command(env: Environment, args: argparse.Namespace, aws: AwsClients) 
         organizational_units=check_organizational_units(args.organizational_units),
     )
     return ExitCode.OK
+
+
+def verify_command(
+    env: Environment, specs: list[SecretSpec], regions: tuple[str, ...], aws: AwsClients
+) -> int:
+    return verify(env, specs, regions, aws, say)

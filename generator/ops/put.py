@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from generator.ops.settle import Change, bookkeeping, settle, verified
 from generator.ops.values import parse_document, value_problems
 from generator.ops.versions import (
     PENDING,
+    UNCHECKED,
     RegionVersions,
     describe,
     disagreement,
@@ -58,8 +60,12 @@ def _stage(
     version: str,
     secret_string: str,
     state: RegionVersions,
+    marks: tuple[str, ...] = (),
 ) -> None:
-    """Write the value as `version`, staged only; where the secret has no value yet, Secrets Manager makes it current at once."""
+    """Write the value as `version`, staged only; where the secret has no value yet, Secrets Manager makes it current at once.
+
+    `marks` are labels of our own (UNCHECKED) that go with the version.
+    """
     if state.has(version):
         return
     arguments: dict[str, Any] = {
@@ -68,14 +74,20 @@ def _stage(
         "ClientRequestToken": version,
     }
     if state.current is not None:
-        arguments["VersionStages"] = [PENDING]
+        arguments["VersionStages"] = [PENDING, *marks]
+    elif marks:
+        # The first version gets AWSCURRENT whatever the stages (PutSecretValue).
+        arguments["VersionStages"] = list(marks)
     with aws_errors("write", secret, region):
         aws.secrets(region).put_secret_value(**arguments)
     LOG.info("staged %s in %s as version %s", secret, region, version)
 
 
 def _promote_everywhere(
-    change: Change, aws: AwsClients, secret_string: str | None
+    change: Change,
+    aws: AwsClients,
+    secret_string: str | None,
+    marks: tuple[str, ...] = (),
 ) -> dict[str, RegionVersions]:
     """Stage where missing, then promote where not yet current; any failure is settled from the read-back state."""
     target = change.target
@@ -90,6 +102,7 @@ def _promote_everywhere(
                         target,
                         secret_string,
                         change.before[region],
+                        marks,
                     )
         for region in change.regions:
             origin = change.before[region].current
@@ -131,8 +144,13 @@ def put_value(
     value: Any,
     regions: tuple[str, ...],
     aws: AwsClients,
+    vet: Callable[[Any], bool] = lambda _value: False,
 ) -> list[PutResult]:
     """Validate `value`, then make it the AWSCURRENT version in every region, with one version id everywhere.
+
+    `vet` runs once the value is valid and before anything is read or
+    written: the provider check, which raises to refuse the value, and says
+    whether the version is to be marked UNCHECKED.
 
     The version id is random on purpose: anyone who can describe the secret
     sees it, so it must not be derived from the value.
@@ -141,6 +159,7 @@ def put_value(
     problems = value_problems(env, spec, value)
     if problems:
         raise ValueRefused(name, problems)
+    marks = (UNCHECKED,) if vet(value) else ()
     before = read_all(aws, name, regions)
     if split := disagreement(before):
         raise Conflict(
@@ -153,7 +172,7 @@ def put_value(
     LOG.info("put %s as version %s by %s", name, version, aws.caller(regions[0]))
     change = Change(name, regions, version, resume_command(env, spec, version), before)
     after = _promote_everywhere(
-        change, aws, json.dumps(value, sort_keys=True, separators=(",", ":"))
+        change, aws, json.dumps(value, sort_keys=True, separators=(",", ":")), marks
     )
     with bookkeeping(change):
         _tidy(change, aws, after)
@@ -189,7 +208,13 @@ def resume_put(
             raise ValueRefused(name, problems)
     LOG.info("resume put of %s version %s by %s", name, version, aws.caller(regions[0]))
     change = Change(name, regions, version, resume_command(env, spec, version), before)
-    after = _promote_everywhere(change, aws, secret_string)
+    # A version put unchecked stays marked in the regions it is copied to.
+    marks = (
+        (UNCHECKED,)
+        if any(before[region].with_label(UNCHECKED) == version for region in holders)
+        else ()
+    )
+    after = _promote_everywhere(change, aws, secret_string, marks)
     with bookkeeping(change):
         _tidy(change, aws, after)
     return _results(change)

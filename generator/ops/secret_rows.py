@@ -24,7 +24,7 @@ from generator.ops.deployed import (
     secret_key_problem,
 )
 from generator.ops.values import parse_document, schema_problems
-from generator.ops.versions import CURRENT, RegionVersions
+from generator.ops.versions import CURRENT, UNCHECKED, RegionVersions
 
 
 class State(enum.StrEnum):
@@ -66,6 +66,8 @@ class SecretStatus:
     policy_problems: tuple[str, ...] = ()
     # The day anything last read it: whether a consumer still does.
     last_read: str | None = None
+    # AWSCURRENT was put with --skip-provider-check and no provider has vouched for it since.
+    provider_unchecked: bool = False
     gate_problems: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
@@ -229,6 +231,15 @@ def secret_status(
         if overdue
         else None
     )
+    unchecked = current is not None and UNCHECKED in current.get("VersionStages", [])
+    unchecked_note = (
+        [
+            f"version {labels.current} was put with --skip-provider-check and no provider has checked it "
+            f"since: run `trading-secrets verify --env {env.name} --secret {spec.name_suffix}`"
+        ]
+        if unchecked
+        else []
+    )
     placement = _placement(spec, described, region, client, placed)
     tampering = [placement["key_problem"]] if placement.get("key_problem") else []
     tampering += placement.get("policy_problems", ())
@@ -243,8 +254,10 @@ def secret_status(
         rotation_interval_days=interval,
         overdue=overdue,
         value_problems=tuple(found),
+        provider_unchecked=unchecked,
         gate_problems=(
             *_gate_problems(env, state, found, overdue_note, interval),
+            *unchecked_note,
             *tampering,
         ),
         **placement,

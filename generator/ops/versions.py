@@ -16,6 +16,9 @@ from typing import Any
 from generator.ops.aws import AwsClients, aws_errors, list_versions
 
 CURRENT, PREVIOUS, PENDING = "AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"
+# A label of our own: the version was put with --skip-provider-check and no provider has
+# vouched for it since. A label is on one version of a secret at most (PutSecretValue).
+UNCHECKED = "UNCHECKED"
 # Our own label, on the version a rollback moved AWSCURRENT away from: a second
 # rollback to "the previous version" would undo the first, so it is refused.
 ROLLED_BACK_FROM = "trading-secrets-rolled-back-from"

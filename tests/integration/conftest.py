@@ -9,11 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_providers import fake_providers
 
 from deploy_support import TIMINGS, USED_ACCOUNTS, live_stacks
+from generator.ops.provider import ENDPOINT_OVERRIDE
 from helpers import DEPLOY_TIMINGS_KEY
 
 REGIONS = ("us-east-1", "us-west-2")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def providers() -> Iterator[str]:
+    """Alpaca and AlphaVantage on loopback for every put here: each put's provider check runs, as a user's does.
+
+    Set in the environment, so that the tool's console script, run as a child, checks there too.
+    """
+    with fake_providers() as running:
+        os.environ[ENDPOINT_OVERRIDE] = running.url
+        try:
+            yield running.url
+        finally:
+            del os.environ[ENDPOINT_OVERRIDE]
 
 
 @pytest.fixture(scope="session", autouse=True)

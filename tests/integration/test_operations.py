@@ -105,7 +105,12 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
     assert fresh.code == 1, fresh.err
     assert set(_states(fresh).values()) == {"EMPTY"} and len(_states(fresh)) == 4
 
-    for name, value in (("alphavantage", FAKE_ALPHAVANTAGE), ("alpaca", FAKE_ALPACA)):
+    # AlphaVantage as from a machine that cannot reach the provider: the first
+    # version, made current at once, carries the UNCHECKED mark with it.
+    for name, value, flags in (
+        ("alphavantage", FAKE_ALPHAVANTAGE, ["--skip-provider-check"]),
+        ("alpaca", FAKE_ALPACA, []),
+    ):
         put = trading_secrets(
             "put",
             "--env",
@@ -113,12 +118,30 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
             "--secret",
             name,
             "--from-stdin",
+            *flags,
             stdin=json.dumps(value),
         )
         assert put.code == 0, put.err
         assert (
             put.out.count("is AWSCURRENT; the first value: no previous version") == 2
         )  # one line per region
+    unchecked = trading_secrets("status", "--env", "prod", "--json")
+    assert unchecked.code == 1, unchecked.out
+    assert {
+        (row["secret"], row["region"]): row["provider_unchecked"]
+        for row in json.loads(unchecked.out)["secrets"]
+    } == {
+        (f"trading/prod/{name}", region): name == "alphavantage"
+        for name in ("alphavantage", "alpaca")
+        for region in PROD.regions
+    }
+    assert "was put with --skip-provider-check" in unchecked.said
+    # verify checks every region at the (loopback) providers and takes the mark off.
+    verified = trading_secrets("verify", "--env", "prod")
+    assert verified.code == 0, verified.said
+    assert verified.out.count(": passed: Alpaca accepts the key pair") == 2
+    assert verified.out.count(": inconclusive: AlphaVantage returned data") == 2
+    assert verified.out.count("the UNCHECKED mark is taken off") == 2
     ready = trading_secrets("status", "--env", "prod", "--json")
     assert ready.code == 0, ready.out
     assert set(_states(ready).values()) == {"SET"}
@@ -367,8 +390,11 @@ def test_a_secret_that_is_not_deployed_is_one_line_and_exit_4(trading_secrets):
         stdin=json.dumps(FAKE_ALPHAVANTAGE),
     )
     assert run.code == 4
+    # The provider check's verdict comes first (the value was checked before AWS was asked), then one error line.
+    verdict, error = run.err.strip().splitlines()
+    assert "provider check inconclusive: AlphaVantage returned data" in verdict
     assert (
-        run.err.strip()
+        error
         == "trading-secrets: error: trading/staging/alphavantage is not deployed in us-east-1: deploy the staging stack first"
     )
 

@@ -1,0 +1,301 @@
+"""The provider check against a real HTTP server on loopback (tests/fake_providers.py).
+
+Each case plants the credential in the provider's answer (body and header);
+every test then scans what was printed and logged for the credential and for
+any piece of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import uuid
+from typing import Any
+
+import pytest
+from fake_providers import ACCOUNT, fake_providers
+
+from generator.environments import ENVIRONMENTS
+from generator.errors import ConfigurationError
+from generator.ops import cli as ops_cli
+from generator.ops import provider
+from generator.ops.provider import Verdict
+
+PROD, DEV = ENVIRONMENTS["prod"], ENVIRONMENTS["dev"]
+
+
+def alpaca(kind: str, env=PROD) -> dict[str, str]:
+    """A fake key pair whose id picks the server's answer; the rest is random, so a piece of it is findable."""
+    return {
+        "apiKeyId": f"FAKE-{kind}-{uuid.uuid4().hex[:12]}",
+        "apiSecretKey": f"FAKE-secret-{uuid.uuid4().hex}",
+        "baseUrl": env.alpaca_endpoint,
+    }
+
+
+def alphavantage(kind: str) -> dict[str, str]:
+    return {"apiKey": f"FAKE-{kind}-{uuid.uuid4().hex[:16]}"}
+
+
+def assert_no_piece_of(value: dict[str, str], *texts: str) -> None:
+    """Neither a credential field nor any 8 characters of its random part appear in `texts`."""
+    said = "\n".join(texts)
+    for key, field in value.items():
+        if key == "baseUrl":
+            continue
+        assert field not in said, key
+        random_part = field.rsplit("-", 1)[-1]
+        for start in range(len(random_part) - 7):
+            assert random_part[start : start + 8] not in said, (key, start)
+
+
+@pytest.fixture
+def providers(monkeypatch):
+    with fake_providers() as running:
+        monkeypatch.setenv(provider.ENDPOINT_OVERRIDE, running.url)
+        monkeypatch.setattr(provider, "TIMEOUT_SECONDS", 1.0)
+        monkeypatch.setattr(provider, "RETRY_PAUSE_SECONDS", 0.05)
+        yield running
+
+
+ALPACA_CASES = [
+    ("valid", Verdict.PASSED, "ACTIVE and not blocked"),
+    ("revoked", Verdict.REJECTED, "wrong or revoked"),
+    ("live-on-paper", Verdict.REJECTED, "a live key sent to the paper endpoint"),
+    ("forbidden", Verdict.REJECTED, "HTTP 403"),
+    ("blocked", Verdict.REJECTED, "trading_blocked set"),
+    ("closed", Verdict.REJECTED, "is ACCOUNT_CLOSED"),
+    ("strange-status", Verdict.REJECTED, "is not ACTIVE"),
+    ("rate-limited", Verdict.UNREACHABLE, "rate-limiting"),
+    ("broken", Verdict.INCONCLUSIVE, "HTTP 500"),
+    ("slow", Verdict.UNREACHABLE, "did not answer"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "verdict", "phrase"), ALPACA_CASES, ids=[c[0] for c in ALPACA_CASES]
+)
+def test_alpaca_answers_give_their_verdict_and_never_repeat_the_key(
+    providers, caplog, kind, verdict, phrase
+):
+    value = alpaca(kind)
+    with caplog.at_level(logging.DEBUG):
+        checked = provider.check("alpaca", value)
+    assert checked.verdict is verdict
+    assert phrase in checked.reason
+    assert checked.vouches is (verdict is Verdict.PASSED)
+    assert checked.account == (ACCOUNT if verdict is Verdict.PASSED else None)
+    assert_no_piece_of(value, checked.reason, caplog.text)
+
+
+def test_a_refusal_is_not_retried_and_a_rate_limit_or_an_error_is_retried_once(
+    providers,
+):
+    provider.check("alpaca", alpaca("revoked"))
+    provider.check("alpaca", alpaca("rate-limited"))
+    provider.check("alpaca", alpaca("broken"))
+    assert providers.requests == ["/v2/account"] * 5
+
+
+def test_a_slow_provider_costs_two_timeouts_and_a_pause_at_most(providers):
+    started = time.monotonic()
+    assert provider.check("alpaca", alpaca("slow")).verdict is Verdict.UNREACHABLE
+    # Two attempts of 1 s each (the fixture's timeout) and a 0.05 s pause; the server sleeps 2 s.
+    assert time.monotonic() - started < 2 * provider.TIMEOUT_SECONDS + 1.5
+    assert providers.requests == ["/v2/account"] * 2
+
+
+def test_the_default_timeouts_keep_an_unanswered_check_within_about_30_seconds():
+    worst = 2 * provider.TIMEOUT_SECONDS + provider.RETRY_PAUSE_SECONDS
+    assert 10 <= worst <= 30
+
+
+def test_nothing_listening_is_unreachable_at_once(monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv(provider.ENDPOINT_OVERRIDE, f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(provider, "RETRY_PAUSE_SECONDS", 0.05)
+    assert provider.check("alpaca", alpaca("valid")).verdict is Verdict.UNREACHABLE
+    assert (
+        provider.check("alphavantage", alphavantage("valid")).verdict
+        is Verdict.UNREACHABLE
+    )
+
+
+ALPHAVANTAGE_CASES = [
+    ("av-invalid", Verdict.REJECTED, False, "invalid or missing"),
+    ("av-rate-limited", Verdict.INCONCLUSIVE, False, "neither accepted nor refused"),
+    ("av-note", Verdict.INCONCLUSIVE, False, "25 requests a day"),
+    ("av-bad-call", Verdict.INCONCLUSIVE, False, "does not concern the key"),
+    ("av-valid", Verdict.INCONCLUSIVE, True, "a wrong key can still get data"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "verdict", "vouches", "phrase"),
+    ALPHAVANTAGE_CASES,
+    ids=[c[0] for c in ALPHAVANTAGE_CASES],
+)
+def test_alphavantage_is_rejected_or_inconclusive_and_never_repeated(
+    providers, caplog, kind, verdict, vouches, phrase
+):
+    value = alphavantage(kind)
+    with caplog.at_level(logging.DEBUG):
+        checked = provider.check("alphavantage", value)
+    assert (checked.verdict, checked.vouches) == (verdict, vouches)
+    assert phrase in checked.reason
+    assert_no_piece_of(value, checked.reason, caplog.text)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "http://203.0.113.7:8080",
+        "https://127.0.0.1:443",
+        "http://paper-api.alpaca.markets",
+        "http://127.0.0.1.evil.example",
+    ],
+)
+def test_the_endpoint_override_is_refused_for_anything_but_loopback(
+    monkeypatch, override
+):
+    monkeypatch.setenv(provider.ENDPOINT_OVERRIDE, override)
+    with pytest.raises(ConfigurationError, match="may only point at this machine"):
+        provider.check("alpaca", alpaca("valid"))
+
+
+class PastTheCheck(Exception):
+    """The put went on to read the versions: the check let the value through."""
+
+
+class NoWrites:
+    """A Secrets Manager client that holds `current` and fails the test on any call but reading it."""
+
+    class exceptions:  # noqa: N801 (as botocore names them)
+        class ResourceNotFoundException(Exception):
+            pass
+
+    def __init__(self, current: str | None):
+        self.current, self.calls = current, []
+
+    def get_secret_value(self, **arguments: Any) -> dict[str, Any]:
+        self.calls.append("GetSecretValue")
+        if self.current is None:
+            raise self.exceptions.ResourceNotFoundException
+        return {"SecretString": self.current}
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        raise PastTheCheck(name)
+
+
+@pytest.fixture
+def put(providers, monkeypatch, capsys, caplog):
+    """`trading-secrets put --from-stdin` in this process, on NoWrites clients in every region."""
+    import io
+    import json
+    import sys
+
+    from ops_fakes import StubbedClients
+
+    def run(
+        value: dict[str, str],
+        *flags: str,
+        env=PROD,
+        current: dict[str, str] | None = None,
+    ):
+        clients = {
+            region: NoWrites(json.dumps(current) if current else None)
+            for region in env.regions
+        }
+        monkeypatch.setattr(ops_cli, "AwsClients", lambda: StubbedClients(clients))
+        monkeypatch.setattr(
+            sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(value).encode()))
+        )
+        secret = "alpaca" if "apiKeyId" in value else "alphavantage"
+        with caplog.at_level(logging.DEBUG):
+            try:
+                code = ops_cli.main(
+                    [
+                        "put",
+                        "--env",
+                        env.name,
+                        "--secret",
+                        secret,
+                        "--from-stdin",
+                        *flags,
+                    ]
+                )
+            except PastTheCheck:
+                code = None
+        out, err = capsys.readouterr()
+        assert_no_piece_of(value, out, err, caplog.text)
+        if current:
+            assert_no_piece_of(current, out, err, caplog.text)
+        return code, (err.strip().splitlines() or [""])[-1], clients
+
+    return run
+
+
+@pytest.mark.parametrize("kind", ["revoked", "live-on-paper", "blocked", "closed"])
+def test_a_key_the_provider_refuses_writes_nothing_in_any_region_and_exits_3(put, kind):
+    code, line, clients = put(alpaca(kind))
+    assert code == 3
+    assert line.startswith(
+        "trading-secrets: error: trading/prod/alpaca: refused, nothing written: the provider refused it"
+    )
+    assert all(client.calls == [] for client in clients.values())
+
+
+def test_an_alphavantage_key_it_calls_invalid_is_refused_with_exit_3(put):
+    code, line, _ = put(alphavantage("av-invalid"))
+    assert code == 3 and "invalid or missing" in line
+
+
+@pytest.mark.parametrize("kind", ["slow", "rate-limited"])
+def test_no_provider_answer_refuses_the_put_with_exit_10_and_says_how_to_go_on(
+    put, kind
+):
+    code, line, clients = put(alpaca(kind))
+    assert code == 10
+    assert "refused, nothing written: the value could not be checked" in line
+    assert (
+        "--skip-provider-check" in line
+        and "trading-secrets verify --env prod --secret alpaca" in line
+    )
+    assert all(client.calls == [] for client in clients.values())
+
+
+def test_a_key_of_another_account_is_refused_unless_new_account_says_it_is_meant(put):
+    current = alpaca("valid")
+    code, line, clients = put(alpaca("other-account"), current=current)
+    assert (
+        code == 3 and "belongs to another Alpaca account than the current one" in line
+    )
+    # Only the current value was read, in the first region; nothing else.
+    assert [client.calls for client in clients.values()] == [["GetSecretValue"], []]
+    code, line, clients = put(alpaca("other-account"), "--new-account", current=current)
+    # Past the check without reading the current value: the put reads the versions next.
+    assert code is None
+    assert clients["us-east-1"].calls == ["list_secret_version_ids"]
+
+
+def test_a_valid_key_goes_past_the_check_and_a_skipped_check_is_logged(put, caplog):
+    code, _, clients = put(alpaca("valid"), current=alpaca("valid"))
+    assert code is None
+    assert clients["us-east-1"].calls == ["GetSecretValue", "list_secret_version_ids"]
+    code, _, clients = put(alpaca("revoked"), "--skip-provider-check")
+    assert code is None and clients["us-east-1"].calls == ["list_secret_version_ids"]
+    assert (
+        "the provider check is skipped (--skip-provider-check, by arn:aws:iam::111111111111:user/test)"
+        in caplog.text
+    )
+
+
+def test_a_current_key_the_provider_no_longer_accepts_cannot_vouch_for_the_new_ones_account(
+    put,
+):
+    code, line, _ = put(alpaca("valid"), current=alpaca("revoked"))
+    assert code == 3 and "--new-account" in line and "cannot be compared" in line
