@@ -23,7 +23,7 @@ from botocore import xform_name
 
 from generator.environments import ENVIRONMENTS
 from generator.ops.release import required_capabilities
-from helpers import ROOT
+from helpers import ROOT, commands_in_code_blocks
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # The AWS CLI's own options, valid on every command.
@@ -55,21 +55,11 @@ def cli_name(name: str) -> str:
 
 def all_commands_in(document: Path) -> list[tuple[str, int, list[str]]]:
     """(document, line, words after `aws`) for each `aws` command in the document's code blocks."""
-    found = []
-    text = document.read_text()
-    for block in _FENCE.finditer(text):
-        first_line = text[: block.start(1)].count("\n") + 1
-        command, started = "", 0
-        for number, raw in enumerate(block.group(1).splitlines(), first_line):
-            if not command:
-                started = number
-            command += raw.removesuffix("\\") + " "
-            if raw.endswith("\\"):
-                continue
-            line, command = command.split(" #", 1)[0].strip(), ""
-            if line.startswith("aws "):
-                found.append((document.name, started, shlex.split(line)[1:]))
-    return found
+    return [
+        (document.name, line, shlex.split(command)[1:])
+        for line, command in commands_in_code_blocks(document, _FENCE)
+        if command.startswith("aws ")
+    ]
 
 
 def commands_in(document: Path) -> list[tuple[str, int, list[str]]]:

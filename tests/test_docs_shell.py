@@ -24,7 +24,7 @@ import pytest
 import build
 import tasks
 from generator.ops.cli import parse_args
-from helpers import ROOT
+from helpers import ROOT, commands_in_code_blocks
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _SHELL_BLOCK = re.compile(r"^```(?:sh|bash)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -32,23 +32,12 @@ _PLACEHOLDERS = {"<version>": "0c4a10d2-1111-4222-8333-444455556666", "R": "us-e
 
 
 def shell_commands() -> list[tuple[str, int, str]]:
-    """(document, line, command) for each command in a shell block, continuations joined, comments cut."""
-    found = []
-    for document in DOCUMENTS:
-        text = document.read_text()
-        for block in _SHELL_BLOCK.finditer(text):
-            first = text[: block.start(1)].count("\n") + 1
-            command, started = "", 0
-            for number, raw in enumerate(block.group(1).splitlines(), first):
-                if not command:
-                    started = number
-                command += raw.removesuffix("\\") + " "
-                if raw.endswith("\\"):
-                    continue
-                line, command = re.split(r"\s#\s", command, maxsplit=1)[0].strip(), ""
-                if line and not line.startswith("#"):
-                    found.append((document.name, started, line))
-    return found
+    """(document, line, command) for each command in a shell block."""
+    return [
+        (document.name, line, command)
+        for document in DOCUMENTS
+        for line, command in commands_in_code_blocks(document, _SHELL_BLOCK)
+    ]
 
 
 COMMANDS = shell_commands()
