@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from fake_providers import fake_providers
 
+# Stacks a module and the module split from it share, once per test process.
+from shared_stacks import deployed_dev_and_prod, prod, stacks  # noqa: F401
+
 from deploy_support import TIMINGS, USED_ACCOUNTS, live_stacks
 from generator.ops.provider import ENDPOINT_OVERRIDE
 from helpers import DEPLOY_TIMINGS_KEY
@@ -49,10 +52,10 @@ def engine() -> Iterator[str]:
         )
     yield endpoint
     left = {
-        (account.account_id, region): stacks
+        (account.account_id, region): live
         for account in sorted(USED_ACCOUNTS, key=lambda a: a.account_id)
         for region in REGIONS
-        if (stacks := live_stacks(account, region))
+        if (live := live_stacks(account, region))
     }
     assert not left, f"stacks left behind after the deployment tests: {left}"
 
@@ -76,10 +79,14 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
     """Everything here needs the engine: `python3 tasks.py unit` leaves it out by this mark.
 
     Each module also runs whole in one test process (xdist's loadgroup): its
-    stacks are module fixtures, deployed once, in an account of its own.
+    stacks are module fixtures, deployed once, in an account of its own. A
+    module split from another (XDIST_GROUP) runs in the same process, after it,
+    and shares its stacks through a session fixture here.
     """
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.engine)
-            item.add_marker(pytest.mark.xdist_group(Path(item.path).stem))
+            # A module split from another names that one's group: they share its account and stacks.
+            group = getattr(item.module, "XDIST_GROUP", Path(item.path).stem)
+            item.add_marker(pytest.mark.xdist_group(group))
