@@ -247,8 +247,10 @@ def lock(names: list[str]) -> int:
     """Resolve each environment's requirements afresh and write what pip chose to constraints/<name>.txt.
 
     With names (project, localstack, checkov), only those. Each is resolved by
-    the Python that will install it; one file serves every supported Python,
-    which tests/test_environments.py checks against each one on the machine.
+    the Python that will install it. One file serves every supported Python
+    (the pins do not differ between 3.11, 3.12 and 3.13): .ci/run installs
+    constraints/project.txt on each Python it finds, and a clean clone's test
+    command on 3.12 and 3.13 installed checkov's too (docs/benchmarks.md).
     """
     environments = {environment.lock_name: environment for environment in ALL}
     unknown = sorted(set(names) - set(environments))

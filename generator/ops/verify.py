@@ -26,14 +26,17 @@ LOG = logging.getLogger(__name__)
 ALPACA = "alpaca"
 
 
-def _current_value(aws: AwsClients, name: str, region: str) -> Any | None:
-    """The AWSCURRENT value as a document, or None where the secret holds none."""
+def _current_value(
+    aws: AwsClients, name: str, region: str, version: str | None = None
+) -> Any | None:
+    """The AWSCURRENT value (or that of `version`) as a document, or None where the secret holds none."""
     client = aws.secrets(region)
+    which = {"VersionId": version} if version else {"VersionStage": CURRENT}
     with aws_errors("read the current value of", name, region):
         try:
-            secret_string = client.get_secret_value(
-                SecretId=name, VersionStage=CURRENT
-            ).get("SecretString")
+            secret_string = client.get_secret_value(SecretId=name, **which).get(
+                "SecretString"
+            )
         except client.exceptions.ResourceNotFoundException:
             return None
     return None if secret_string is None else parse_document(secret_string, name)
@@ -131,7 +134,8 @@ def _verify_region(
         say(f"{name} in {region}: EMPTY: no value to check")
         return ExitCode.FAILED
     version = current["VersionId"]
-    value = _current_value(aws, name, region)
+    # The version listed as current, by its id: the value checked is the one the line names.
+    value = _current_value(aws, name, region, version)
     if value is None or schema_problems(env, spec, value):
         say(
             f"{name} in {region}: version {version}: INVALID: not a value to send to a provider"
