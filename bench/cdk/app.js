@@ -1,5 +1,5 @@
 // The trading platform's credential stacks written as an AWS CDK app: the
-// same three stacks (dev, staging, prod) and the same 17 resources each as
+// same three stacks (dev, staging, prod) and the same resources each as
 // templates/*/secrets.json, so that `cdk synth` can be timed side by side
 // with build.py (python3 tasks.py bench). Plain JavaScript, not TypeScript:
 // no compile step, the fastest way CDK can run, so the comparison flatters CDK
@@ -12,6 +12,8 @@
 // scaling table (bench/scaling.py builds the same on our side).
 
 const cdk = require("aws-cdk-lib");
+const cloudwatch = require("aws-cdk-lib/aws-cloudwatch");
+const actions = require("aws-cdk-lib/aws-cloudwatch-actions");
 const events = require("aws-cdk-lib/aws-events");
 const targets = require("aws-cdk-lib/aws-events-targets");
 const iam = require("aws-cdk-lib/aws-iam");
@@ -273,10 +275,32 @@ class SecretsStack extends cdk.Stack {
       });
     }
 
+    // The alerting's own key: an alert about the secrets' key must not need that key.
+    const alertsKey = new kms.Key(this, "AlertsKey", {
+      alias: `alias/trading-${envName}-secrets-alerts`,
+      enableKeyRotation: true,
+      pendingWindow: cdk.Duration.days(settings.guarded ? 30 : 7),
+      policy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: "AllowAccountToAdministerKey",
+            principals: [new iam.AccountRootPrincipal()],
+            actions: ["kms:*"],
+            resources: ["*"],
+          }),
+          new iam.PolicyStatement({
+            sid: "AllowEventBridgeAndCloudWatchToPublishToEncryptedTopic",
+            principals: [new iam.ServicePrincipal("events.amazonaws.com"), new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources: ["*"],
+          }),
+        ],
+      }),
+    });
     const topic = new sns.Topic(this, "AlertTopic", {
       topicName: `trading-${envName}-secrets-alerts`,
       displayName: `trading ${envName} secrets alerts`,
-      masterKey: key,
+      masterKey: alertsKey,
       enforceSSL: true,
     });
     const subscription = new sns.Subscription(this, "AlertEmailSubscription", {
@@ -324,12 +348,59 @@ class SecretsStack extends cdk.Stack {
           resources: { ARN: [key.keyArn] },
         },
       }],
+      ["SecretServiceEventRule", `Secrets Manager's own events on trading ${envName} secrets`, "ENABLED", {
+        source: ["aws.secretsmanager"], detailType: ["AWS Service Event via CloudTrail"],
+        detail: {
+          eventSource: ["secretsmanager.amazonaws.com"],
+          eventName: ["StartSecretVersionDelete", "EndSecretVersionDelete", "CancelSecretVersionDelete",
+            "RotationStarted", "RotationSucceeded", "RotationFailed", "RotationAbandoned"],
+        },
+      }],
     ];
+    const rulesMade = [];
     for (const [id, description, state, eventPattern] of rules) {
       const rule = new events.Rule(this, id, { description, eventPattern });
       rule.addTarget(new targets.SnsTopic(topic, { deadLetterQueue: deadLetters }));
       // The L2 offers enabled or disabled only; read-only events need this state.
       rule.node.defaultChild.addPropertyOverride("State", state);
+      rulesMade.push([id, rule]);
+    }
+    // Tampering with the alerting key goes straight to the dead-letter queue, which its alarm watches.
+    const alertsKeyRule = new events.Rule(this, "AlertsKeyChangeRule", {
+      description: `Disabling, deleting or re-permissioning the alerting key of trading ${envName} secrets`,
+      eventPattern: {
+        source: ["aws.kms"], detailType: ["AWS API Call via CloudTrail"],
+        detail: {
+          eventSource: ["kms.amazonaws.com"],
+          eventName: ["DisableKey", "DisableKeyRotation", "PutKeyPolicy", "ScheduleKeyDeletion"],
+          resources: { ARN: [alertsKey.keyArn] },
+        },
+      },
+    });
+    alertsKeyRule.addTarget(new targets.SqsQueue(deadLetters));
+    rulesMade.push(["AlertsKeyChangeRule", alertsKeyRule]);
+
+    const alarmAction = new actions.SnsAction(topic);
+    const undelivered = new cloudwatch.Alarm(this, "AlertDeadLetterQueueAlarm", {
+      alarmName: `trading-${envName}-secrets-undelivered-alerts`,
+      metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: "Maximum" }),
+      threshold: 1, evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    undelivered.addAlarmAction(alarmAction);
+    for (const [id, rule] of rulesMade) {
+      const failed = new cloudwatch.Alarm(this, `${id}FailedInvocationsAlarm`, {
+        alarmName: `trading-${envName}-secrets-${id}-failed`,
+        metric: new cloudwatch.Metric({
+          namespace: "AWS/Events", metricName: "FailedInvocations",
+          dimensionsMap: { RuleName: rule.ruleName }, period: cdk.Duration.minutes(5), statistic: "Sum",
+        }),
+        threshold: 1, evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      failed.addAlarmAction(alarmAction);
     }
   }
 }
