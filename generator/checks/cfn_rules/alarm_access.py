@@ -10,20 +10,17 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 from generator.checks.cfn_rules.reading import (
     as_list,
+    lowered_actions,
     referenced,
     resources_of_type,
+    service_principals,
     statements,
 )
 
 
 def _lets_cloudwatch_encrypt(statement: dict[str, Any]) -> bool:
-    principal = statement.get("Principal")
-    services = (
-        as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
-    )
-    actions = {
-        a.lower() for a in as_list(statement.get("Action", [])) if isinstance(a, str)
-    }
+    services = service_principals(statement)
+    actions = lowered_actions(statement)
     return (
         statement.get("Effect") == "Allow"
         and "cloudwatch.amazonaws.com" in services
@@ -77,13 +74,8 @@ class AlarmTopicKeyLetsCloudWatchEncrypt(CloudFormationLintRule):
 
 
 def _lets_cloudwatch_publish(statement: dict[str, Any]) -> bool:
-    principal = statement.get("Principal")
-    services = (
-        as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
-    )
-    actions = {
-        a.lower() for a in as_list(statement.get("Action", [])) if isinstance(a, str)
-    }
+    services = service_principals(statement)
+    actions = lowered_actions(statement)
     return (
         statement.get("Effect") == "Allow"
         and "cloudwatch.amazonaws.com" in services

@@ -11,7 +11,13 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.checks.cfn_rules.reading import as_list, referenced, resources_of_type
+from generator.checks.cfn_rules.reading import (
+    as_list,
+    lowered_actions,
+    referenced,
+    resources_of_type,
+    service_principals,
+)
 
 
 def _source_arns(document: Any) -> list[Any]:
@@ -98,15 +104,8 @@ def _lets_service_send(document: Any, service: str, source: Any) -> bool:
     for statement in statements:
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
             continue
-        principal = statement.get("Principal")
-        services = (
-            as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
-        )
-        actions = {
-            action.lower()
-            for action in as_list(statement.get("Action", []))
-            if isinstance(action, str)
-        }
+        services = service_principals(statement)
+        actions = lowered_actions(statement)
         sources = _source_arns({"Statement": [statement]})
         if (
             service in services

@@ -36,3 +36,16 @@ def statements(document: Any) -> list[dict[str, Any]]:
     if not isinstance(document, dict):
         return []
     return [s for s in as_list(document.get("Statement", [])) if isinstance(s, dict)]
+
+
+def service_principals(statement: dict[str, Any]) -> list[Any]:
+    """The AWS services a statement names as its principal."""
+    principal = statement.get("Principal")
+    return as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+
+
+def lowered_actions(statement: dict[str, Any]) -> set[str]:
+    """A statement's actions, lower-cased: IAM compares them without case."""
+    return {
+        a.lower() for a in as_list(statement.get("Action", [])) if isinstance(a, str)
+    }

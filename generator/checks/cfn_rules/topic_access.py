@@ -8,7 +8,13 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.checks.cfn_rules.reading import as_list, referenced, resources_of_type
+from generator.checks.cfn_rules.reading import (
+    as_list,
+    lowered_actions,
+    referenced,
+    resources_of_type,
+    service_principals,
+)
 
 
 class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
@@ -32,17 +38,8 @@ class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
                 else []
             )
             for index, statement in enumerate(statements):
-                principal = statement.get("Principal")
-                services = (
-                    as_list(principal.get("Service", []))
-                    if isinstance(principal, dict)
-                    else []
-                )
-                actions = {
-                    action.lower()
-                    for action in as_list(statement.get("Action", []))
-                    if isinstance(action, str)
-                }
+                services = service_principals(statement)
+                actions = lowered_actions(statement)
                 if (
                     statement.get("Effect") == "Allow"
                     and "events.amazonaws.com" in services
@@ -71,15 +68,8 @@ def _lets_eventbridge_encrypt(statement: Any) -> bool:
     """An unconditional Allow for events.amazonaws.com to make data keys and decrypt."""
     if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
         return False
-    principal = statement.get("Principal")
-    services = (
-        as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
-    )
-    actions = {
-        action.lower()
-        for action in as_list(statement.get("Action", []))
-        if isinstance(action, str)
-    }
+    services = service_principals(statement)
+    actions = lowered_actions(statement)
     return (
         "events.amazonaws.com" in services
         and "Condition" not in statement
