@@ -55,6 +55,16 @@ def run(command: list[str], label: str, env: dict[str, str] | None = None) -> in
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    # From the moment the child exists: a Ctrl-C that lands while the reader
+    # starts would otherwise leave it running in its own session.
+    try:
+        return _follow(process, label)
+    except BaseException:
+        end_session(process)
+        raise
+
+
+def _follow(process: subprocess.Popen[bytes], label: str) -> int:
     last_output = [time.monotonic()]
     at_line_start = [True]
 
@@ -70,18 +80,14 @@ def run(command: list[str], label: str, env: dict[str, str] | None = None) -> in
     reader = threading.Thread(target=forward, daemon=True)
     reader.start()
     started = time.monotonic()
-    try:
-        while process.poll() is None:
-            time.sleep(0.2)
-            if time.monotonic() - last_output[0] >= HEARTBEAT_SECONDS:
-                if not at_line_start[0]:
-                    print(flush=True)
-                    at_line_start[0] = True
-                say(f"{label}: still running ({time.monotonic() - started:.0f} s)")
-                last_output[0] = time.monotonic()
-    except BaseException:
-        end_session(process)
-        raise
+    while process.poll() is None:
+        time.sleep(0.2)
+        if time.monotonic() - last_output[0] >= HEARTBEAT_SECONDS:
+            if not at_line_start[0]:
+                print(flush=True)
+                at_line_start[0] = True
+            say(f"{label}: still running ({time.monotonic() - started:.0f} s)")
+            last_output[0] = time.monotonic()
     reader.join(timeout=5)
     return process.returncode
 
