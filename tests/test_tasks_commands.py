@@ -20,9 +20,16 @@ def test_the_unit_command_runs_neither_engine_nor_checkov_nor_the_coverage_floor
 ):
     commands = []
     monkeypatch.setattr(testrun, "ensure", lambda environment: Path(sys.executable))
+    environments = []
     monkeypatch.setattr(
-        testrun, "run", lambda command, label, env=None: commands.append(command) or 0
+        testrun,
+        "run",
+        lambda command, label, env=None: (
+            commands.append(command) or environments.append(env) or 0
+        ),
     )
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("TRADING_SOMETHING_ELSE", "kept")
     monkeypatch.setattr(
         testrun.engine,
         "engine_started",
@@ -33,6 +40,32 @@ def test_the_unit_command_runs_neither_engine_nor_checkov_nor_the_coverage_floor
     assert command[command.index("-m", 3) + 1] == "not engine and not checkov"
     assert not any(argument.startswith("--cov") for argument in command)
     assert command[-2:] == ["-k", "policies"]
+    # Bytecode caches stay on for the run (devtools/testrun.py says why); the rest passes through.
+    [env] = environments
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["TRADING_SOMETHING_ELSE"] == "kept"
+
+
+def test_a_ctrl_c_the_moment_a_step_starts_still_stops_it(monkeypatch):
+    """The interrupt lands before the step's output is followed: the step must not outlive tasks.py."""
+    from devtools import processes
+
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(processes.subprocess, "Popen", popen)
+    monkeypatch.setattr(processes.threading.Thread, "start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        processes.run(["sleep", "60"], "sleep")
+    [step] = started
+    assert step.poll() is not None  # ended and reaped, not left running
 
 
 def test_the_unit_selection_leaves_out_every_engine_and_checkov_test():
