@@ -14,7 +14,7 @@ import pytest
 from hypothesis import settings
 
 from generator.build import generate
-from generator.checks.lint import Linter
+from generator.checks.lint import Linter, LintJob
 from generator.environments import ENVIRONMENTS
 from helpers import (
     DEPLOY_TIMINGS_KEY,
@@ -77,10 +77,37 @@ def root() -> Path:
     return ROOT
 
 
+class RememberingLinter(Linter):
+    """The build's linter, remembering its findings for an input it has already linted.
+
+    cfn-lint's findings depend only on the job (template text, regions,
+    parameters) and the rule set, which is loaded once per session; many tests
+    build the committed templates again, and each lint costs about a second.
+    A test that changes a template or a parameter makes a new job and gets a
+    real lint. Builds that fork lint processes (tests/checks/test_lint.py)
+    use the build's own Linter there, not this one.
+    """
+
+    def __init__(self, config_file: Path):
+        super().__init__(config_file)
+        self._findings: dict[tuple[object, ...], list[str]] = {}
+
+    def lint(self, job: LintJob) -> list[str]:
+        key = (
+            job.text,
+            job.regions,
+            tuple(sorted(job.parameters.items())),
+            job.parameter_source,
+        )
+        if key not in self._findings:
+            self._findings[key] = super().lint(job)
+        return list(self._findings[key])
+
+
 @pytest.fixture(scope="session")
 def linter() -> Linter:
     """One rule set for the whole session, as the build uses it."""
-    return Linter(ROOT / ".cfnlintrc")
+    return RememberingLinter(ROOT / ".cfnlintrc")
 
 
 @pytest.fixture(scope="session")
