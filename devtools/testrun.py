@@ -24,8 +24,8 @@ def test_environment(**extra: str) -> dict[str, str]:
 
     Where PYTHONDONTWRITEBYTECODE is set (it is on these machines), every test
     process and every build or trading-secrets run a test starts would compile
-    the project again, and pytest would rewrite every test module's asserts:
-    about 40 s of CPU per run on 2 cores (docs/benchmarks.md). The caches go
+    the project again, and pytest would rewrite every test module's asserts
+    (docs/benchmarks.md has the run measured before and after). The caches go
     to __pycache__/, which git ignores.
     """
     environment = {**os.environ, **extra}

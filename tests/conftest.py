@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,10 @@ class RememberingLinter(Linter):
         self._findings: dict[tuple[object, ...], list[str]] = {}
 
     def lint(self, job: LintJob) -> list[str]:
-        key = (
-            job.text,
-            job.regions,
-            tuple(sorted(job.parameters.items())),
-            job.parameter_source,
+        # Every field of the job, so a field added to LintJob is part of the key too.
+        key = tuple(
+            tuple(sorted(value.items())) if isinstance(value, Mapping) else value
+            for value in (getattr(job, field.name) for field in dataclasses.fields(job))
         )
         if key not in self._findings:
             self._findings[key] = super().lint(job)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -57,11 +59,15 @@ def test_a_ctrl_c_the_moment_a_step_starts_still_stops_it(monkeypatch):
         started.append(real_popen(*args, **kwargs))
         return started[-1]
 
-    def interrupted(*_args):
-        raise KeyboardInterrupt
+    class InterruptedWhileStarting(threading.Thread):
+        def start(self) -> None:
+            raise KeyboardInterrupt
 
     monkeypatch.setattr(processes.subprocess, "Popen", popen)
-    monkeypatch.setattr(processes.threading.Thread, "start", interrupted)
+    # Only the reader thread of processes.run, not every thread of this test process.
+    monkeypatch.setattr(
+        processes, "threading", types.SimpleNamespace(Thread=InterruptedWhileStarting)
+    )
     with pytest.raises(KeyboardInterrupt):
         processes.run(["sleep", "60"], "sleep")
     [step] = started
