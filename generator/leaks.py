@@ -209,22 +209,6 @@ def known_placeholder_values(
     )
 
 
-def output_leaks(
-    text: str, source: str, known_values: Iterable[str] = ()
-) -> list[Leak]:
-    """For what a tool prints or logs: credential shapes, plus any value it must never show.
-
-    A placeholder is fine inside a dev template, but printed by a tool it
-    means the tool prints values: that is the bug this catches.
-    """
-    known = [value for value in known_values if value]
-    leaks = scan_text(text, source)
-    for number, line in enumerate(text.splitlines(), 1):
-        if any(value in line for value in known):
-            leaks.append(Leak(source, number, "a secret value"))
-    return leaks
-
-
 def redact(line: str, known_values: Iterable[str] = ()) -> str:
     """`line` with every credential-shaped token and known value replaced by a marker naming its kind."""
     for value in known_values:

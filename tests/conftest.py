@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from support.repository import ROOT
+from support.timings import (
+    DEPLOY_TIMINGS_KEY,
+    DEPLOY_TIMINGS_REPORT,
+    deploy_timings_table,
+    write_deploy_timings,
+)
 
 from generator.build import generate
 from generator.checks.lint import Linter, LintJob
 from generator.environments import ENVIRONMENTS
-from helpers import (
-    DEPLOY_TIMINGS_KEY,
-    DEPLOY_TIMINGS_REPORT,
-    ROOT,
-    deploy_timings_table,
-    write_deploy_timings,
-)
 
 # The same examples on every run, and no deadline on a busy machine: a test
 # run must not pass or fail by chance.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.cfn_resolve import resolve
 from test_access import (
     ADMIN,
     ADMINISTRATOR,
@@ -27,7 +28,6 @@ from test_access import (
     role_arn,
 )
 
-from cfn_resolve import resolve
 from generator.catalogue import ALPACA, ALPHAVANTAGE
 
 

@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-from helpers import ROOT
+from support.repository import ROOT
 
 
 def test_scaling_builds_and_validates_a_template_of_synthetic_secrets():

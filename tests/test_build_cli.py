@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.repository import ROOT, committed_parameters
+from support.tool_runs import output_leaks
 
 import build as cli
 from generator import naming
-from generator.leaks import known_placeholder_values, output_leaks
-from helpers import ROOT, committed_parameters
+from generator.leaks import known_placeholder_values
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

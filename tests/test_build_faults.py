@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.repository import ROOT
 
 import build as cli
 from generator import files
-from helpers import ROOT
 
 TEMPORARIES = "**/.secrets.json.*"
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import test_build_faults
+from support.repository import ROOT
 
 import build as cli
 from generator.checks.lint import LintJob
 from generator.checks.lint_cache import LintVerdictCache
-from helpers import ROOT
 
 # test_build_faults' autouse fixture (the committed templates' lint passes are known), here too.
 private_cache = test_build_faults.private_cache

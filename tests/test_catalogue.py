@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support.repository import committed_parameters
 
 from generator import tagging
 from generator.build import generate
@@ -22,7 +23,6 @@ from generator.catalogue import (
 from generator.checks.lint import LintJob
 from generator.checks.template_rules import static_problems
 from generator.environments import ENVIRONMENTS, get_environment
-from helpers import committed_parameters
 
 PLACEHOLDER_GOLDEN = Path(__file__).parent / "golden" / "placeholders.json"
 

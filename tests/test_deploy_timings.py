@@ -13,10 +13,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from helpers import (
+from support.repository import ROOT
+from support.timings import (
     DEPLOY_TIMINGS_KEY,
-    ROOT,
     deploy_timings_table,
     write_deploy_timings,
 )

@@ -20,10 +20,10 @@ from pathlib import Path
 import botocore.session
 import pytest
 from botocore import xform_name
+from support.repository import ROOT, commands_in_code_blocks
 
 from generator.environments import ENVIRONMENTS
-from generator.ops.release import required_capabilities
-from helpers import ROOT, commands_in_code_blocks
+from generator.ops.deploy.release import required_capabilities
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # The AWS CLI's own options, valid on every command.

@@ -20,11 +20,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.repository import ROOT, commands_in_code_blocks
 
 import build
 import tasks
 from generator.ops.cli import parse_args
-from helpers import ROOT, commands_in_code_blocks
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _SHELL_BLOCK = re.compile(r"^```(?:sh|bash)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from helpers import ROOT
+from support.repository import ROOT
 
 HOOK = """
 import os, signal, sys

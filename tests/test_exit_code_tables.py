@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.repository import ROOT
 
 from devtools.processes import EXIT_CODES as TASKS_EXIT_CODES
 from generator.errors import BUILD_EXIT_CODES, TRADING_SECRETS_EXIT_CODES
-from helpers import ROOT
 
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 _MARKER = re.compile(r"<!-- exit-codes: (\S+) -->\n((?:\|.*\n)+)")

@@ -12,10 +12,10 @@ import subprocess
 import sys
 
 import pytest
+from support.repository import ENV_NAMES
 
 from generator.build import generate, template_path
 from generator.environments import get_environment
-from helpers import ENV_NAMES
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)

@@ -8,13 +8,13 @@ import logging
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.tool_runs import output_leaks
 
 from generator.catalogue import ALPACA, CATALOGUE
 from generator.environments import ENVIRONMENTS
 from generator.leaks import (
     RedactingFilter,
     known_placeholder_values,
-    output_leaks,
     redact,
     scan_line,
     scan_text,

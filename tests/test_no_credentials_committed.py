@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from support.repository import ROOT
 
 from generator.leaks import scan_text
-from helpers import ROOT
 
 
 def _tracked_text_files() -> list[str]:

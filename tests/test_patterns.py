@@ -17,7 +17,7 @@ import pytest
 from generator import leaks, naming, tagging
 from generator.catalogue import ALPACA, TRIMMED_NON_EMPTY
 from generator.environments import ENVIRONMENTS
-from generator.ops.values import parse_document, value_problems
+from generator.ops.change.values import parse_document, value_problems
 
 LENGTH = 200_000
 # CPU seconds of this thread, not wall-clock time: the test command runs

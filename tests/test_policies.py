@@ -7,9 +7,9 @@ tests/checks/test_access.py; these tests pin the form AWS requires.
 from __future__ import annotations
 
 import pytest
+from support.repository import ENV_NAMES, resources_of_type
 
 from generator.catalogue import CATALOGUE
-from helpers import ENV_NAMES, resources_of_type
 
 
 def statements_by_sid(statements: list[dict]) -> dict[str, dict]:

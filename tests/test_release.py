@@ -10,11 +10,11 @@ import subprocess
 import pytest
 import yaml
 from packaging.version import Version
+from support.repository import ENV_NAMES, ROOT
 
 from generator import __version__
 from generator.build import generate
 from generator.environments import ENVIRONMENTS
-from helpers import ENV_NAMES, ROOT
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)

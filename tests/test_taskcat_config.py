@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from support.repository import ROOT
 
 from generator.build import template_path
 from generator.environments import ENVIRONMENTS
 from generator.parameter_files import load_parameter_file, parameter_file_path
-from helpers import ROOT
 
 CONFIG = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
 

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support.repository import ROOT
 
 import tasks
 from devtools import environments
-from helpers import ROOT
 
 TASKS = str(ROOT / "tasks.py")
 

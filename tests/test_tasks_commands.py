@@ -11,10 +11,10 @@ import types
 from pathlib import Path
 
 import pytest
+from support.repository import ROOT
 from test_tasks import TASKS
 
 from devtools import testrun
-from helpers import ROOT
 
 
 def test_the_unit_command_runs_neither_engine_nor_checkov_nor_the_coverage_floor(

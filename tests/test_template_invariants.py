@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.repository import ENV_NAMES, resources_of_type
 
 from generator import tagging
 from generator.alert_rules import (
@@ -13,7 +14,6 @@ from generator.alert_rules import (
 from generator.build import generate
 from generator.catalogue import CATALOGUE
 from generator.environments import get_environment
-from helpers import ENV_NAMES, resources_of_type
 
 SECRET_CASES = [(env, spec.logical_id) for env in ENV_NAMES for spec in CATALOGUE]
 SECRET_IDS = [f"{env}-{logical_id}" for env, logical_id in SECRET_CASES]

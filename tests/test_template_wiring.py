@@ -7,8 +7,9 @@ import json
 import re
 
 import pytest
+from support.cfn_resolve import Deployment, resolve
+from support.repository import ENV_NAMES, resources_of_type
 
-from cfn_resolve import Deployment, resolve
 from generator.alert_rules import (
     KEY_CHANGE_EVENTS,
     SECRET_CHANGE_EVENTS,
@@ -16,7 +17,6 @@ from generator.alert_rules import (
 )
 from generator.build import generate
 from generator.environments import ENVIRONMENTS
-from helpers import ENV_NAMES, resources_of_type
 
 
 def _intrinsic_refs(node):

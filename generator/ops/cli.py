@@ -1,7 +1,9 @@
-"""`trading-secrets`: check, put (rotate) and roll back the deployed credentials.
+"""`trading-secrets`: deploy, check, put (rotate), verify and roll back the deployed credentials.
 
     trading-secrets status      --env prod [--region R] [--json]
     trading-secrets put         --env prod --secret alpaca [--region R] [--from-stdin | --resume VERSION]
+                                [--skip-provider-check] [--new-account]
+    trading-secrets verify      --env prod [--secret alpaca] [--region R]
     trading-secrets rollback    --env prod --secret alpaca [--region R] [--to VERSION] [--yes]
     trading-secrets alerts-test --env dev [--region R] [--timeout S]
     trading-secrets deploy      --env prod [--yes] [--allow-replacement ID ...] [--accounts A ... | --accounts-file F]
@@ -10,13 +12,20 @@ A value is read without echo from the terminal, or as one JSON document piped
 to stdin; never from argv or the environment, where it would be logged or
 inherited. No value is ever printed.
 
+Parsing ends here: every command below takes typed parameters, never
+argparse's Namespace, and is a thin layer over the library (ops.deploy,
+ops.change, ops.live) that prints what it did.
+
 Exit codes (generator.errors.ExitCode): 0 ok; 1 `status` found a secret that
-fails the go-live gate, or `alerts-test` saw no alert; 2 usage error; 3 value
-refused; 4 AWS error, nothing changed for consumers; 5 cancelled at a prompt;
-6 incomplete, some regions only (the message gives the command that finishes
-it); 7 conflict, the regions disagree or another change got there first;
-8 a deploy would remove or replace a stateful resource, and nothing was
-changed; 9 a write got no answer and its outcome cannot be read back;
+fails the go-live gate, `verify` found a value it cannot vouch for in a way
+that is not the provider's refusal (EMPTY, INVALID), or `alerts-test` saw no
+alert; 2 usage error; 3 value refused (by its schema or its provider); 4 AWS
+error, nothing changed for consumers; 5 cancelled at a prompt; 6 incomplete,
+some regions only (the message gives the command that finishes it);
+7 conflict, the regions disagree or another change got there first; 8 a
+deploy would remove or replace a stateful resource, and nothing was changed;
+9 a write got no answer and its outcome cannot be read back; 10 no provider
+answer vouches for the value (put refuses it; verify reports it);
 130 interrupted (the message says what was written).
 """
 
@@ -26,7 +35,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from generator.catalogue import CATALOGUE
+from generator.catalogue import CATALOGUE, SecretSpec
 from generator.cli import (
     OneLineErrorParser,
     configure_logging,
@@ -34,9 +43,20 @@ from generator.cli import (
     positive_int,
     run,
 )
-from generator.environments import ENVIRONMENTS, get_environment
-from generator.ops import commands
+from generator.environments import ENVIRONMENTS, Environment, get_environment
+from generator.errors import AwsError, ConfigurationError, ExitCode, Interrupted
+from generator.naming import secret_name
 from generator.ops.aws import AwsClients
+from generator.ops.change.provider import check_before_put
+from generator.ops.change.put import PutResult, put_value, resume_put
+from generator.ops.change.rollback import plan_rollback, roll_back
+from generator.ops.change.values import read_document
+from generator.ops.deploy import deploy
+from generator.ops.deploy.stack_set import check_organizational_units, read_accounts
+from generator.ops.live import alerts, report
+from generator.ops.live.status import State, environment_status
+from generator.ops.live.verify import verify
+from generator.ops.prompts import confirm, read_value_from_terminal
 
 PROG = "trading-secrets"
 SECRETS = {spec.name_suffix: spec for spec in CATALOGUE}
@@ -181,24 +201,208 @@ def _deploy_arguments(deploy: argparse.ArgumentParser) -> None:
     )
 
 
+def regions_of(env: Environment, region: str | None) -> tuple[str, ...]:
+    if region is None:
+        return env.regions
+    if region not in env.regions:
+        raise ConfigurationError(
+            f"{env.name} is not deployed to {region!r}; its regions: {', '.join(env.regions)}"
+        )
+    return (region,)
+
+
+def status(
+    env: Environment, regions: tuple[str, ...], aws: AwsClients, *, as_json: bool
+) -> int:
+    checked = environment_status(env, regions, aws)
+    queues = [alerts.dead_letters(env, region, aws) for region in regions]
+    print(
+        report.status_document(env, checked, queues)
+        if as_json
+        else report.status_table(env, checked, queues)
+    )
+    if all(row.state is State.ERROR for row in checked.rows):
+        # Not one secret could be checked: that is AWS failing, not the gate.
+        raise AwsError(checked.rows[0].gate_problems[0])
+    return ExitCode.OK if report.passes_gate(checked, queues) else ExitCode.FAILED
+
+
+def alerts_test(
+    env: Environment,
+    regions: tuple[str, ...],
+    aws: AwsClients,
+    *,
+    timeout_seconds: float,
+) -> int:
+    arrived = True
+    for region in regions:
+        try:
+            result = alerts.self_test(env, region, aws, timeout_seconds)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "interrupted; the self-test removed its temporary queue and tag"
+            ) from None
+        print(
+            "\n".join(report.self_test_verdict(env, region, result, "SecretChangeRule"))
+        )
+        arrived = arrived and result.arrived
+    return ExitCode.OK if arrived else ExitCode.FAILED
+
+
+def _stdin_document(spec: SecretSpec, env: Environment) -> object:
+    if sys.stdin.isatty():
+        raise ConfigurationError(
+            "--from-stdin reads a pipe or a file, not a terminal, where a pasted value would show; "
+            "leave out --from-stdin to be prompted without echo"
+        )
+    return read_document(sys.stdin.buffer, secret_name(env, spec))
+
+
+def put(
+    env: Environment,
+    spec: SecretSpec,
+    regions: tuple[str, ...],
+    aws: AwsClients,
+    *,
+    from_stdin: bool = False,
+    resume: str | None = None,
+    skip_provider_check: bool = False,
+    new_account: bool = False,
+) -> int:
+    results: list[PutResult]
+    if resume:
+        results = resume_put(env, spec, resume, regions, aws)
+    else:
+        value = (
+            _stdin_document(spec, env)
+            if from_stdin
+            else read_value_from_terminal(env, spec)
+        )
+        checked = check_before_put(
+            env,
+            spec,
+            value,
+            regions,
+            aws,
+            skip_provider_check=skip_provider_check,
+            new_account=new_account,
+        )
+        results = put_value(env, spec, checked, regions, aws)
+    for result in results:
+        previous = (
+            f"previous {result.replaced_version} is AWSPREVIOUS"
+            if result.replaced_version
+            else "the first value: no previous version"
+        )
+        print(
+            f"{result.secret} in {result.region}: version {result.new_version} is AWSCURRENT; {previous}"
+        )
+    return ExitCode.OK
+
+
+def rollback(
+    env: Environment,
+    spec: SecretSpec,
+    regions: tuple[str, ...],
+    aws: AwsClients,
+    *,
+    to: str | None = None,
+    yes: bool = False,
+) -> int:
+    plan = plan_rollback(env, spec, regions, aws, target=to)
+    if plan.note:
+        print(plan.note)
+        return ExitCode.OK
+    if not yes:
+        moves = "; ".join(
+            f"{region}: {plan.moves[region]} -> {plan.target}"
+            if region in plan.moves
+            else f"{region}: already {plan.target}"
+            for region in regions
+        )
+        confirm(
+            f"Make version {plan.target} of {plan.change.secret} AWSCURRENT again ({moves})?"
+        )
+    roll_back(plan, aws)
+    for region in regions:
+        origin = plan.moves.get(region)
+        print(
+            f"{plan.change.secret} in {region}: version {plan.target} is AWSCURRENT; "
+            + (f"{origin} is AWSPREVIOUS" if origin else "it already was")
+        )
+    return ExitCode.OK
+
+
+def say(line: str) -> None:
+    """A line of progress on stdout, at once: a deploy's events are read as they come."""
+    print(line, flush=True)
+
+
+def deploy_command(
+    env: Environment,
+    aws: AwsClients,
+    *,
+    yes: bool,
+    allowed: list[str],
+    templates_dir: Path,
+    params_dir: Path,
+    accounts: tuple[str, ...],
+    organizational_units: tuple[str, ...],
+) -> int:
+    def ask(question: str) -> None:
+        if not yes:
+            confirm(question, "deploy")
+
+    deploy(
+        env,
+        aws,
+        say,
+        ask,
+        templates_dir=templates_dir,
+        params_dir=params_dir,
+        allowed=allowed,
+        accounts=accounts,
+        organizational_units=organizational_units,
+    )
+    return ExitCode.OK
+
+
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     env = get_environment(args.env)
     aws = AwsClients()
     if args.command == "deploy":
-        return commands.deploy_command(env, args, aws)
-    regions = commands.regions_of(env, args.region)
+        return deploy_command(
+            env,
+            aws,
+            yes=args.yes,
+            allowed=args.allow_replacement,
+            templates_dir=Path(args.templates_dir),
+            params_dir=Path(args.params_dir),
+            accounts=read_accounts(args.accounts, args.accounts_file),
+            organizational_units=check_organizational_units(args.organizational_units),
+        )
+    regions = regions_of(env, args.region)
     if args.command == "status":
-        return commands.status(env, regions, args.json, aws)
+        return status(env, regions, aws, as_json=args.json)
     if args.command == "alerts-test":
-        return commands.alerts_test(env, regions, args.timeout, aws)
+        return alerts_test(env, regions, aws, timeout_seconds=args.timeout)
     if args.command == "verify":
         specs = [SECRETS[args.secret]] if args.secret else list(SECRETS.values())
-        return commands.verify_command(env, specs, regions, aws)
+        return verify(env, specs, regions, aws, say)
     spec = SECRETS[args.secret]
     if args.command == "put":
-        return commands.put(env, spec, regions, args, aws)
-    return commands.rollback(env, spec, regions, args, aws)
+        return put(
+            env,
+            spec,
+            regions,
+            aws,
+            from_stdin=args.from_stdin,
+            resume=args.resume,
+            skip_provider_check=args.skip_provider_check,
+            new_account=args.new_account,
+        )
+    return rollback(env, spec, regions, aws, to=args.to, yes=args.yes)
 
 
 def main(argv: list[str] | None = None) -> int:

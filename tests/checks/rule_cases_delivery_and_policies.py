@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rule_fragments import (
+from support.rule_fragments import (
     ALL_MUTATIONS,
     ANY_ACCOUNT_DEPLOYERS,
     DLQ_POLICY,

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from rule_cases_alarms_and_guards import ALARM_AND_GUARD_CASES
 from rule_cases_delivery_and_policies import DELIVERY_AND_POLICY_CASES
-from rule_fragments import (
+from support.repository import ROOT
+from support.rule_fragments import (
     EVENTBRIDGE_KEY_USE,
     ROLE,
     RULES,
@@ -28,7 +29,6 @@ from rule_fragments import (
 
 from generator.checks.lint import LintJob
 from generator.parameter_files import load_parameter_file
-from helpers import ROOT
 
 CASES = {**DELIVERY_AND_POLICY_CASES, **ALARM_AND_GUARD_CASES}
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rule_fragments import findings, without_eventbridge_key_use
+from support.repository import ROOT
+from support.rule_fragments import findings, without_eventbridge_key_use
 
 from generator.checks.lint import LintJob, custom_rule_files
 from generator.checks.lint_cache import LintVerdictCache
-from helpers import ROOT
 
 
 def test_plain_cfn_lint_with_the_repositorys_config_reports_the_rules(tmp_path):

@@ -12,8 +12,7 @@ import shutil
 import subprocess
 
 import pytest
-
-from helpers import ENV_NAMES, ROOT
+from support.repository import ENV_NAMES, ROOT
 
 # One test process for the module: its one checkov run takes seconds to start.
 pytestmark = [pytest.mark.checkov, pytest.mark.xdist_group("checkov")]

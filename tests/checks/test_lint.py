@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.repository import ROOT
 
 from generator.build import generate
 from generator.checks.lint import LintJob
 from generator.checks.lint_workers import LintWorkers
 from generator.environments import get_environment
-from helpers import ROOT
 
 
 def _job(text: str, regions=("us-east-1",), parameters=None) -> LintJob:

@@ -13,6 +13,7 @@ import json
 
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+from support.repository import ENV_NAMES, ROOT
 
 from generator.checks.replacement import (
     DOCUMENTED_IMMUTABLE,
@@ -21,7 +22,6 @@ from generator.checks.replacement import (
     replacements,
 )
 from generator.stack_policy import STATEFUL_TYPES, stateful_logical_ids
-from helpers import ENV_NAMES, ROOT
 
 # Lint in this process: these tests are about what the build refuses, not where it lints.
 pytestmark = pytest.mark.usefixtures("lint_in_this_process")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.repository import ENV_NAMES, ROOT
 from test_replacement import committed
 
 import build as cli
@@ -13,7 +14,6 @@ from generator import catalogue, naming
 from generator.build import generate
 from generator.environments import ENVIRONMENTS
 from generator.stack_policy import STATEFUL_TYPES, stateful_logical_ids
-from helpers import ENV_NAMES, ROOT
 
 
 @pytest.fixture

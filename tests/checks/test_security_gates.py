@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import pytest
+from support.repository import ENV_NAMES, ROOT
 
 import build as cli
 from generator import build as build_library
@@ -15,7 +16,6 @@ from generator.checks import template_rules
 from generator.checks.security import security_problems
 from generator.environments import ENVIRONMENTS
 from generator.errors import ValidationFailed
-from helpers import ENV_NAMES, ROOT
 
 # Lint in this process: these tests are about what the build refuses, not where it lints.
 pytestmark = pytest.mark.usefixtures("lint_in_this_process")

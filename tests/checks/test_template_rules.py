@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+from support.repository import ENV_NAMES, committed_parameters
 
 from generator.build import generate
 from generator.catalogue import ALPHAVANTAGE, CATALOGUE
@@ -19,7 +20,6 @@ from generator.checks.template_rules import (
 )
 from generator.environments import ENVIRONMENTS, get_environment
 from generator.parameter_files import load_parameter_file, parameter_file_path
-from helpers import ENV_NAMES, committed_parameters
 
 
 @pytest.mark.parametrize("env_name", ENV_NAMES)

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_providers import fake_providers
 
 # Stacks a module and the module split from it share, once per test process.
 from shared_stacks import deployed_dev_and_prod, prod, stacks  # noqa: F401
+from support.engine import USED_ACCOUNTS, live_stacks
+from support.fake_providers import fake_providers
+from support.timings import DEPLOY_TIMINGS_KEY, TIMINGS
 
-from deploy_support import TIMINGS, USED_ACCOUNTS, live_stacks
-from generator.ops.provider import ENDPOINT_OVERRIDE
-from helpers import DEPLOY_TIMINGS_KEY
+from generator.ops.change.provider import ENDPOINT_OVERRIDE
 
 REGIONS = ("us-east-1", "us-west-2")
 

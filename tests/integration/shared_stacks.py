@@ -8,17 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.engine import DEFAULT, FAULTS, OPERATIONS, USED_ACCOUNTS, deployed
+from support.repository import ROOT
+from support.timings import record_stack_timings
 
-from deploy_support import (
-    DEFAULT,
-    FAULTS,
-    OPERATIONS,
-    USED_ACCOUNTS,
-    deployed,
-    record_stack_timings,
-)
 from generator.environments import ENVIRONMENTS
-from helpers import ROOT
 
 DEV, PROD = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
 DEPLOYMENTS = [(env, region) for env in ENVIRONMENTS.values() for region in env.regions]

@@ -16,12 +16,12 @@ import time
 from typing import Any
 
 import pytest
-from alert_events import ALERTS_KEY_CASES, CASES, REGION, key_call, secret_call
+from support.alert_events import ALERTS_KEY_CASES, CASES, REGION, key_call, secret_call
+from support.engine import ALERTS, deployed
 
-from deploy_support import ALERTS, deployed
 from generator.environments import ENVIRONMENTS
 from generator.ops import cli as ops_cli
-from generator.ops.alert_check import SELF_TEST_TAG
+from generator.ops.live.alerts import SELF_TEST_TAG
 
 DEV, STAGING = ENVIRONMENTS["dev"], ENVIRONMENTS["staging"]
 

@@ -13,12 +13,12 @@ import uuid
 from typing import Any
 
 import pytest
-from tool_runs import (
+from support.engine import BROKEN, deployed
+from support.tool_runs import (
     assert_secrets_encrypted_with_stack_key,
     assert_secrets_hold_no_value,
 )
 
-from deploy_support import BROKEN, deployed
 from generator.build import generate
 from generator.environments import ENVIRONMENTS, Environment
 

@@ -18,21 +18,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from tool_runs import (
-    Run,
-    run_tool,
-)
+from support.engine import CLIENT_CONFIG, Account, committed_template, delete_stack
+from support.repository import ROOT
+from support.tool_runs import Run, run_tool
 
-from deploy_support import (
-    CLIENT_CONFIG,
-    Account,
-    committed_template,
-    delete_stack,
-)
 from devtools.engine_proxy import EngineProxy, engine_proxy
 from generator.environments import ENVIRONMENTS
 from generator.leaks import known_placeholder_values
-from helpers import ROOT
 
 DEV, STAGING, PROD = (ENVIRONMENTS[name] for name in ("dev", "staging", "prod"))
 STACKS = Account("999999999999")  # dev and staging: their names differ

@@ -5,6 +5,12 @@ from __future__ import annotations
 import json
 
 import test_deploy
+from support.engine import committed_template
+from support.timings import record_stack_timings
+from support.tool_runs import (
+    assert_secrets_encrypted_with_stack_key,
+    assert_secrets_hold_no_value,
+)
 from test_deploy import (
     COLLIDING,
     FLAKY,
@@ -14,15 +20,7 @@ from test_deploy import (
     templates_with,
     through,
 )
-from tool_runs import (
-    assert_secrets_encrypted_with_stack_key,
-    assert_secrets_hold_no_value,
-)
 
-from deploy_support import (
-    committed_template,
-    record_stack_timings,
-)
 from devtools.engine_proxy import Fault
 
 # In test_deploy's process, after it: its accounts are this module's too.

@@ -9,15 +9,12 @@ import pytest
 
 # stacks: a session fixture (shared_stacks.py, through conftest.py).
 from shared_stacks import DEPLOYMENT_IDS, DEPLOYMENTS
-from tool_runs import (
+from support.engine import DEFAULT, client
+from support.tool_runs import (
     assert_secrets_encrypted_with_stack_key,
     assert_secrets_hold_no_value,
 )
 
-from deploy_support import (
-    DEFAULT,
-    client,
-)
 from generator import tagging
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS

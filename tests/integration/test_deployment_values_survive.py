@@ -9,8 +9,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import WaiterError
-
-from deploy_support import (
+from support.engine import (
     DEFAULT,
     TEARDOWN,
     WAIT,
@@ -19,6 +18,7 @@ from deploy_support import (
     deployed,
     stack_parameters,
 )
+
 from generator import naming
 from generator.build import generate
 from generator.catalogue import CATALOGUE

@@ -13,11 +13,11 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from tool_runs import Run, assert_said_nothing_secret
+from support.engine import Account, delete_stack
+from support.repository import ROOT
+from support.tool_runs import Run, assert_said_nothing_secret
 
-from deploy_support import Account, delete_stack
 from devtools.engine_proxy import EngineProxy, engine_proxy
-from helpers import ROOT
 
 TRYOUT = Account("999999999990")
 _BLOCK = re.compile(r"```sh\n(\.venv/bin/trading-secrets deploy --env dev.*?)```", re.S)

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from tool_runs import Run, run_tool
+from support.engine import FAULTS
+from support.tool_runs import Run, run_tool
 
-from deploy_support import FAULTS
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from generator.environments import ENVIRONMENTS
 

@@ -11,6 +11,8 @@ import uuid
 from pathlib import Path
 
 import test_faults
+from support.engine import FAULTS
+from support.tool_runs import Run, assert_said_nothing_secret
 from test_faults import (
     EAST,
     PROD,
@@ -24,9 +26,7 @@ from test_faults import (
     put,
     resume_command,
 )
-from tool_runs import Run, assert_said_nothing_secret
 
-from deploy_support import FAULTS
 from devtools.engine_proxy import Fault
 
 # In test_faults's process, after it: its account and stacks are this module's too.

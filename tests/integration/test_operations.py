@@ -13,10 +13,11 @@ import sys
 from typing import Any
 
 import pytest
+from support.engine import OPERATIONS
+from support.tool_runs import output_leaks
 
-from deploy_support import OPERATIONS
 from generator.environments import ENVIRONMENTS
-from generator.leaks import known_placeholder_values, output_leaks
+from generator.leaks import known_placeholder_values
 from generator.ops import cli as ops_cli
 
 DEV, PROD = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]

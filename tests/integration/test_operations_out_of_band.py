@@ -10,9 +10,8 @@ import sys
 
 import pytest
 import test_operations
+from support.engine import OPERATIONS
 from test_operations import DEV, FAKE_ALPACA, FAKE_ALPHAVANTAGE, _states, client
-
-from deploy_support import OPERATIONS
 
 # In test_operations's process, after it: its account and stacks are this module's too.
 XDIST_GROUP = "test_operations"

@@ -17,17 +17,17 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-
-from deploy_support import (
+from support.engine import (
     CLIENT_CONFIG,
     STRICT,
     committed_template,
     delete_stack,
     stack_parameters,
 )
+from support.repository import ROOT
+
 from devtools.engine_proxy import EngineProxy, engine_proxy
 from generator.environments import ENVIRONMENTS
-from helpers import ROOT
 
 DEV, PROD = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
 WAIT = {"Delay": 1, "MaxAttempts": 120}

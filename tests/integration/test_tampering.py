@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from tool_runs import run_tool
+from support.engine import Account, deployed
+from support.tool_runs import run_tool
 
-from deploy_support import Account, deployed
 from generator.environments import ENVIRONMENTS
 
 STAGING = ENVIRONMENTS["staging"]

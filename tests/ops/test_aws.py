@@ -9,10 +9,10 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.stub import Stubber
+from support.fake_aws import FAKE, offline_client
 
 from generator.errors import AwsError
 from generator.ops.aws import AwsClients, aws_errors
-from ops_fakes import FAKE, offline_client
 
 
 @pytest.mark.parametrize(

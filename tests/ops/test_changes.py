@@ -7,6 +7,7 @@ here each judgement is pinned on its own.
 from __future__ import annotations
 
 import pytest
+from support.fake_aws import FAKE, StubbedClients
 
 from generator.catalogue import ALPACA, ALPHAVANTAGE
 from generator.environments import ENVIRONMENTS
@@ -18,14 +19,14 @@ from generator.errors import (
     OutcomeUnknown,
     ValueRefused,
 )
-from generator.ops import put, settle
-from generator.ops.settle import Change
-from generator.ops.versions import (
+from generator.ops.change import put, settle
+from generator.ops.change.provider import CheckedValue, check_before_put
+from generator.ops.change.settle import Change
+from generator.ops.change.versions import (
     RegionVersions,
     describe,
     disagreement,
 )
-from ops_fakes import FAKE, StubbedClients
 
 PROD = ENVIRONMENTS["prod"]
 REGIONS = PROD.regions
@@ -181,15 +182,32 @@ def test_a_put_refuses_to_start_while_the_regions_disagree(monkeypatch):
         Conflict,
         match=r"AWSCURRENT differs between regions \(us-east-1: A, us-west-2: X\)",
     ) as raised:
-        put.put_value(PROD, ALPHAVANTAGE, {"apiKey": FAKE}, REGIONS, StubbedClients({}))
+        put.put_value(
+            PROD,
+            ALPHAVANTAGE,
+            CheckedValue({"apiKey": FAKE}),
+            REGIONS,
+            StubbedClients({}),
+        )
     assert raised.value.exit_code == 7
 
 
-def test_a_refused_value_reaches_no_aws_call():
+@pytest.mark.parametrize(
+    "gate",
+    [
+        lambda value: check_before_put(
+            PROD, ALPHAVANTAGE, value, REGIONS, StubbedClients({})
+        ),
+        # A CheckedValue made by hand is checked again by put_value itself.
+        lambda value: put.put_value(
+            PROD, ALPHAVANTAGE, CheckedValue(value), REGIONS, StubbedClients({})
+        ),
+    ],
+    ids=["the gate before a put", "put_value itself"],
+)
+def test_a_refused_value_reaches_no_aws_call(gate):
     with pytest.raises(ValueRefused):
-        put.put_value(
-            PROD, ALPHAVANTAGE, {"apiKey": "PLACEHOLDER-x"}, REGIONS, StubbedClients({})
-        )
+        gate({"apiKey": "PLACEHOLDER-x"})
 
 
 def test_resume_needs_a_version_that_exists_somewhere(monkeypatch):

@@ -13,19 +13,19 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.fake_aws import offline_client
+from support.repository import ROOT
 
 from generator.environments import ENVIRONMENTS
 from generator.errors import ReplacementRefused
 from generator.ops.aws import AwsClients
-from generator.ops.change_sets import (
+from generator.ops.deploy.release import load_release, required_capabilities
+from generator.ops.deploy.stack import (
     Change,
     change_table,
     lifted_policy,
     refuse_lost_state,
 )
-from generator.ops.release import load_release, required_capabilities
-from helpers import ROOT
-from ops_fakes import offline_client
 
 DEV, STAGING, PROD = (ENVIRONMENTS[name] for name in ("dev", "staging", "prod"))
 ACCOUNT = "111111111111"

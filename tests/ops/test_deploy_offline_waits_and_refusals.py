@@ -8,19 +8,18 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.fake_aws import offline_client
+from support.repository import ROOT
 from test_deploy_offline import DEV, PROD, STAGING, Clients, release
 
 from generator.errors import ConfigurationError, Incomplete
 from generator.ops import cli as ops_cli
-from generator.ops.release import load_release
-from generator.ops.stack_deploy import StackDeploy
-from generator.ops.stack_states import deploy_kind, judge
-from generator.ops.targets import (
+from generator.ops.deploy.release import load_release
+from generator.ops.deploy.stack import StackDeploy, deploy_kind, judge
+from generator.ops.deploy.stack_set import (
     check_organizational_units,
     read_accounts,
 )
-from helpers import ROOT
-from ops_fakes import offline_client
 
 
 def stack_deploy(stub_region: str = "us-east-1") -> tuple[StackDeploy, Any, list[str]]:
@@ -67,7 +66,7 @@ def test_a_quiet_wait_says_it_is_still_going_and_failed_events_are_kept(monkeypa
     deploy, cloudformation, said = stack_deploy()
     ticks = iter(range(0, 1000, 6))
     slept: list[float] = []
-    monkeypatch.setattr("generator.ops.waiting.time.sleep", slept.append)
+    monkeypatch.setattr("generator.ops.deploy.waiting.time.sleep", slept.append)
     with Stubber(cloudformation) as stub:
         for _ in range(4):
             stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"))
@@ -217,7 +216,7 @@ def test_cloudformations_messages_reach_the_user_redacted():
     from botocore.exceptions import ClientError
 
     from generator.errors import AwsError
-    from generator.ops.release import cloudformation_errors
+    from generator.ops.deploy.release import cloudformation_errors
 
     leaked = "PK" + "7QW3ZL9XK2M4B8N6R1"
     with (

@@ -6,13 +6,13 @@ import io
 import sys
 
 import pytest
+from support.fake_aws import FAKE
 
 from generator.catalogue import ALPACA
 from generator.environments import ENVIRONMENTS
 from generator.errors import Cancelled, ConfigurationError
 from generator.ops import cli as ops_cli
 from generator.ops import prompts
-from ops_fakes import FAKE
 
 PROD = ENVIRONMENTS["prod"]
 

@@ -14,13 +14,13 @@ import uuid
 from typing import Any
 
 import pytest
-from fake_providers import ACCOUNT, fake_providers
+from support.fake_providers import ACCOUNT, fake_providers
 
 from generator.environments import ENVIRONMENTS
 from generator.errors import ConfigurationError
 from generator.ops import cli as ops_cli
-from generator.ops import provider
-from generator.ops.provider import Verdict
+from generator.ops.change import provider
+from generator.ops.change.provider import Verdict
 
 PROD, DEV = ENVIRONMENTS["prod"], ENVIRONMENTS["dev"]
 
@@ -198,7 +198,7 @@ def put(providers, monkeypatch, capsys, caplog):
     import json
     import sys
 
-    from ops_fakes import StubbedClients
+    from support.fake_aws import StubbedClients
 
     def run(
         value: dict[str, str],

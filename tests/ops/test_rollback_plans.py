@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.fake_aws import StubbedClients
 from test_changes import EAST, PROD, REGIONS, WEST, fake_read, versions
 
 from generator.catalogue import ALPACA
@@ -10,12 +11,11 @@ from generator.errors import (
     Conflict,
     NothingToRollBack,
 )
-from generator.ops import rollback
-from generator.ops.secret_rows import SecretStatus, State, _diverged
-from generator.ops.versions import (
+from generator.ops.change import rollback
+from generator.ops.change.versions import (
     ROLLED_BACK_FROM,
 )
-from ops_fakes import StubbedClients
+from generator.ops.live.status import SecretStatus, State, mark_diverged
 
 
 def test_a_default_rollback_targets_the_common_previous_version(monkeypatch):
@@ -131,7 +131,7 @@ def test_status_marks_every_region_of_a_secret_diverged_and_keeps_the_value_stat
         SecretStatus("trading/prod/alpaca", EAST, State.SET, current_version="A"),
         SecretStatus("trading/prod/alpaca", WEST, State.SET, current_version="X"),
     ]
-    diverged = _diverged(rows)
+    diverged = mark_diverged(rows)
     assert [row.state for row in diverged] == [State.DIVERGED, State.DIVERGED]
     assert [row.value_state for row in diverged] == [State.SET, State.SET]
     assert (
@@ -143,4 +143,4 @@ def test_status_marks_every_region_of_a_secret_diverged_and_keeps_the_value_stat
         SecretStatus("s", EAST, State.SET, current_version="A"),
         SecretStatus("s", WEST, State.SET, current_version="A"),
     ]
-    assert _diverged(same) == same
+    assert mark_diverged(same) == same

@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
+from support.fake_aws import offline_client
 from test_deploy_offline import ACCOUNT, PROD, Clients, release
 
 from generator.errors import ConfigurationError, Incomplete
-from generator.ops.stack_set_deploy import deploy_stack_set
-from generator.ops.targets import (
+from generator.ops.deploy.stack_set import (
     Targets,
+    deploy_stack_set,
     refuse_unexempted_service_role,
 )
-from ops_fakes import offline_client
 
 
 def stack_set_clients(stub_calls) -> tuple[Clients, Any]:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.fake_aws import offline_client
 
 from generator import tagging
 from generator.catalogue import ALPHAVANTAGE
 from generator.environments import ENVIRONMENTS
-from generator.ops.secret_rows import secret_status
-from ops_fakes import offline_client
+from generator.ops.live.status import secret_status
 
 PROD = ENVIRONMENTS["prod"]
 NOW = datetime(2026, 11, 28, tzinfo=UTC)

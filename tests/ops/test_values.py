@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fake_aws import FAKE
 
 from generator.catalogue import ALPACA, ALPHAVANTAGE
 from generator.environments import ENVIRONMENTS
 from generator.errors import ValueRefused
-from generator.ops.values import parse_document, value_problems
-from ops_fakes import FAKE
+from generator.ops.change.values import parse_document, value_problems
 
 DEV, PROD = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
 
@@ -87,7 +87,7 @@ def test_a_document_that_is_not_json_is_refused_by_position_only():
 def _read(data: bytes):
     import io
 
-    from generator.ops.values import read_document
+    from generator.ops.change.values import read_document
 
     return read_document(io.BytesIO(data), "trading/prod/alpaca")
 
@@ -163,7 +163,7 @@ def test_the_unsafe_character_class_is_exactly_unicodes_control_and_surrogate_ca
     import sys
     import unicodedata
 
-    from generator.ops.values import LINE_SEPARATORS, UNSAFE_CHARACTER
+    from generator.ops.change.values import LINE_SEPARATORS, UNSAFE_CHARACTER
 
     disagreements = [
         hex(code)

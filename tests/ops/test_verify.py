@@ -6,14 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from fake_providers import fake_providers
+from support.fake_aws import StubbedClients
+from support.fake_providers import fake_providers
 
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS
 from generator.errors import ExitCode
-from generator.ops import provider
-from generator.ops.verify import verify
-from ops_fakes import StubbedClients
+from generator.ops.change import provider
+from generator.ops.live.verify import verify
 
 PROD, DEV = ENVIRONMENTS["prod"], ENVIRONMENTS["dev"]
 ALPACA = next(spec for spec in CATALOGUE if spec.name_suffix == "alpaca")

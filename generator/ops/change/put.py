@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +22,10 @@ from generator.environments import Environment
 from generator.errors import AwsError, ConfigurationError, Conflict, ValueRefused
 from generator.naming import secret_name
 from generator.ops.aws import AwsClients, aws_errors
-from generator.ops.settle import Change, bookkeeping, settle, verified
-from generator.ops.values import parse_document, value_problems
-from generator.ops.versions import (
+from generator.ops.change.provider import CheckedValue
+from generator.ops.change.settle import Change, bookkeeping, settle, verified
+from generator.ops.change.values import parse_document, value_problems
+from generator.ops.change.versions import (
     PENDING,
     UNCHECKED,
     RegionVersions,
@@ -141,25 +141,22 @@ def _results(change: Change) -> list[PutResult]:
 def put_value(
     env: Environment,
     spec: SecretSpec,
-    value: Any,
+    checked: CheckedValue,
     regions: tuple[str, ...],
     aws: AwsClients,
-    vet: Callable[[Any], bool] = lambda _value: False,
 ) -> list[PutResult]:
-    """Validate `value`, then make it the AWSCURRENT version in every region, with one version id everywhere.
-
-    `vet` runs once the value is valid and before anything is read or
-    written: the provider check, which raises to refuse the value, and says
-    whether the version is to be marked UNCHECKED.
+    """Make a value that passed `check_before_put` the AWSCURRENT version in every region, with one version id everywhere.
 
     The version id is random on purpose: anyone who can describe the secret
     sees it, so it must not be derived from the value.
     """
     name = secret_name(env, spec)
+    value = checked.value
+    # Checked again, for free: a CheckedValue made by hand cannot smuggle in a wrong shape.
     problems = value_problems(env, spec, value)
     if problems:
         raise ValueRefused(name, problems)
-    marks = (UNCHECKED,) if vet(value) else ()
+    marks = (UNCHECKED,) if checked.unchecked else ()
     before = read_all(aws, name, regions)
     if split := disagreement(before):
         raise Conflict(

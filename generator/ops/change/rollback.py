@@ -17,8 +17,8 @@ from generator.environments import Environment
 from generator.errors import AwsError, Conflict, NothingToRollBack
 from generator.naming import secret_name
 from generator.ops.aws import AwsClients
-from generator.ops.settle import Change, bookkeeping, settle, verified
-from generator.ops.versions import (
+from generator.ops.change.settle import Change, bookkeeping, settle, verified
+from generator.ops.change.versions import (
     ROLLED_BACK_FROM,
     describe,
     disagreement,

@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 
 from generator.environments import Environment
-from generator.ops.alert_check import DeadLetters, SelfTestResult
-from generator.ops.secret_rows import SecretStatus
-from generator.ops.status import EnvironmentStatus
+from generator.ops.live.alerts import DeadLetters, SelfTestResult
+from generator.ops.live.status import EnvironmentStatus, SecretStatus
 
 
 def dead_letter_problem(queue: DeadLetters) -> str | None:

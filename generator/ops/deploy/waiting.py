@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from generator.errors import OutcomeUnknown
-from generator.ops.release import Say
+from generator.ops.deploy.release import Say
 
 POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 10.0

@@ -4,7 +4,8 @@ The change set says, per resource, what CloudFormation will do: a Remove of
 a stateful resource, or its Replacement (True or Conditional), is refused
 unless --allow-replacement names it. An allowed replacement runs as an
 UpdateStack whose StackPolicyDuringUpdateBody lifts the stack policy for
-that resource only, since a change set cannot carry one.
+that resource only, since a change set cannot carry one. The stack's status
+says whether a deploy can start, how one ended, and what an interrupt leaves.
 """
 
 from __future__ import annotations
@@ -12,25 +13,23 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from generator.checks.replacement import blocking, replacements
 from generator.errors import (
     AwsError,
     Cancelled,
+    Conflict,
+    Incomplete,
+    Interrupted,
     OutcomeUnknown,
     ReplacementRefused,
 )
 from generator.ops.aws import AwsClients
-from generator.ops.change_sets import (
-    change_table,
-    create_change_set,
-    delete_change_set,
-    lifted_policy,
-    refuse_lost_state,
-)
-from generator.ops.release import (
+from generator.ops.deploy.release import (
     LostResponse,
     Release,
     Say,
@@ -39,10 +38,202 @@ from generator.ops.release import (
     landed_before,
     stack_name,
 )
-from generator.ops.stack_states import BUSY_SUFFIX, deploy_kind, interrupted, judge
-from generator.ops.waiting import Heartbeat
+from generator.ops.deploy.waiting import Heartbeat, poll_delay
+from generator.stack_policy import STATEFUL_TYPES
 
+# A change set is ready in about a second; a stack can take many minutes.
+CHANGE_SET_POLL_SECONDS = 1.0
 WAIT_LIMIT_SECONDS = 3600.0
+NO_CHANGES = "didn't contain changes"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of a change set."""
+
+    logical_id: str
+    resource_type: str
+    action: str
+    replacement: str
+    policy_action: str
+
+    @property
+    def loses_state(self) -> bool:
+        """A stateful resource removed, or replaced (True, or Conditional: CloudFormation may)."""
+        return self.resource_type in STATEFUL_TYPES and (
+            self.action == "Remove" or self.replacement in ("True", "Conditional")
+        )
+
+
+def change_table(changes: Iterable[Change]) -> list[str]:
+    lines = [
+        f"{'logical id':<38} {'type':<38} {'action':<8} {'replacement':<12} policy action"
+    ]
+    lines += [
+        f"{c.logical_id:<38} {c.resource_type:<38} {c.action:<8} {c.replacement:<12} {c.policy_action}"
+        for c in changes
+    ]
+    return lines
+
+
+def create_change_set(
+    cloudformation: Any, stack: str, region: str, release: Release, kind: str
+) -> tuple[str, list[Change]]:
+    """The change set's name and rows; an empty list when there is nothing to change (and no change set)."""
+    name = f"trading-secrets-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    with cloudformation_errors("create a change set for", stack, region):
+        cloudformation.create_change_set(
+            StackName=stack,
+            ChangeSetName=name,
+            ChangeSetType=kind,
+            TemplateBody=release.body,
+            Parameters=release.parameters,
+            Capabilities=release.capabilities,
+            Description=f"trading-secrets deploy, generator {release.generator_version}",
+        )
+    started, polls = time.monotonic(), 0
+    while True:
+        with cloudformation_errors("read the change set of", stack, region):
+            described = cloudformation.describe_change_set(
+                ChangeSetName=name, StackName=stack
+            )
+        if described["Status"] == "CREATE_COMPLETE":
+            break
+        if described["Status"] == "FAILED":
+            reason = described.get("StatusReason", "")
+            delete_change_set(cloudformation, stack, region, name)
+            if NO_CHANGES in reason:
+                return name, []
+            raise AwsError(
+                f"CloudFormation refused the change set for {stack} in {region}: {reason}"
+            )
+        if time.monotonic() - started > WAIT_LIMIT_SECONDS:
+            raise AwsError(f"the change set for {stack} in {region} never became ready")
+        time.sleep(poll_delay(polls, CHANGE_SET_POLL_SECONDS))
+        polls += 1
+    changes = []
+    while True:
+        for row in described.get("Changes", []):
+            change = row.get("ResourceChange", {})
+            changes.append(
+                Change(
+                    change.get("LogicalResourceId", "?"),
+                    change.get("ResourceType", "?"),
+                    change.get("Action", "?"),
+                    change.get("Replacement", "-") or "-",
+                    change.get("PolicyAction", "-") or "-",
+                )
+            )
+        if not described.get("NextToken"):
+            return name, changes
+        with cloudformation_errors("read the change set of", stack, region):
+            described = cloudformation.describe_change_set(
+                ChangeSetName=name,
+                StackName=stack,
+                NextToken=described["NextToken"],
+            )
+
+
+def delete_change_set(cloudformation: Any, stack: str, region: str, name: str) -> None:
+    with cloudformation_errors("delete the change set of", stack, region):
+        cloudformation.delete_change_set(ChangeSetName=name, StackName=stack)
+
+
+def refuse_lost_state(
+    cloudformation: Any,
+    stack: str,
+    region: str,
+    change_set: str,
+    changes: list[Change],
+    allowed: set[str],
+) -> None:
+    refused = [c for c in changes if c.loses_state and c.logical_id not in allowed]
+    if refused:
+        delete_change_set(cloudformation, stack, region, change_set)
+        raise ReplacementRefused(
+            f"{stack} in {region}: the change set would remove or replace {len(refused)} stateful "
+            "resource(s); nothing was changed",
+            [
+                f"{c.logical_id} ({c.resource_type}): {c.action}, replacement {c.replacement}; if reviewed, "
+                f"deploy with --allow-replacement {c.logical_id}"
+                for c in refused
+            ],
+        )
+
+
+def lifted_policy(stack_policy: str, lifted: Iterable[str]) -> str:
+    """The stack policy with `lifted` logical ids taken out of its Deny: for one reviewed update only."""
+    policy = json.loads(stack_policy)
+    gone = {f"LogicalResourceId/{logical_id}" for logical_id in lifted}
+    kept = []
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Deny":
+            kept.append(statement)
+        elif resources := [r for r in statement["Resource"] if r not in gone]:
+            kept.append({**statement, "Resource": resources})
+    return json.dumps({"Statement": kept}, sort_keys=True)
+
+
+DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+ROLLED_BACK = {"ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+BUSY_SUFFIX = "_IN_PROGRESS"
+
+
+def deploy_kind(name: str, region: str, stack: dict[str, Any] | None) -> str:
+    """CREATE or UPDATE, or why neither can run on the stack as it stands."""
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return "CREATE"
+    status = stack["StackStatus"]
+    if status.endswith(BUSY_SUFFIX):
+        raise Conflict(
+            f"{name} in {region} is {status}: another change is running; nothing was changed"
+        )
+    if status == "ROLLBACK_COMPLETE":
+        raise AwsError(
+            f"{name} in {region} is ROLLBACK_COMPLETE: its first create failed and nothing of it "
+            f"remains; delete it (aws cloudformation delete-stack --stack-name {name} --region "
+            f"{region}), then deploy again"
+        )
+    if status.endswith("_FAILED"):
+        raise AwsError(
+            f"{name} in {region} is {status}: see its events and fix it by hand before a deploy"
+        )
+    return "UPDATE"
+
+
+def judge(
+    name: str, region: str, stack: dict[str, Any], kind: str, reasons: list[str]
+) -> None:
+    """Raise what is true when the stack did not reach a complete state; `reasons` are its failed events."""
+    status = stack.get("StackStatus", "")
+    if status in DONE:
+        return
+    if status in ROLLED_BACK:
+        what = "create" if kind == "CREATE" else "update"
+        after = (
+            f"nothing of it remains; delete the stack before a retry (aws cloudformation delete-stack "
+            f"--stack-name {name} --region {region})"
+            if kind == "CREATE"
+            else "the stack is as it was"
+        )
+        raise AwsError(
+            f"the {what} of {name} in {region} failed and was rolled back: {after}",
+            reasons,
+        )
+    raise Incomplete(
+        f"{name} in {region} is {status}: the deploy failed and was not rolled back whole; "
+        "see the events above and fix it by hand",
+        reasons,
+    )
+
+
+def interrupted(name: str, region: str) -> Interrupted:
+    return Interrupted(
+        f"interrupted: CloudFormation goes on deploying {name} in {region}; follow it with "
+        f"`aws cloudformation describe-stack-events --stack-name {name} --region {region}`"
+    )
+
+
 # A change set's ExecutionStatus once it has been run.
 EXECUTED = {"EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED"}
 

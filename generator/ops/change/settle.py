@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from generator.errors import AwsError, Conflict, Incomplete, Interrupted, OutcomeUnknown
 from generator.ops.aws import AwsClients
-from generator.ops.versions import RegionVersions, describe, read_all, read_versions
+from generator.ops.change.versions import (
+    RegionVersions,
+    describe,
+    read_all,
+    read_versions,
+)
 
 LOG = logging.getLogger(__name__)
 

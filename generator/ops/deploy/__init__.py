@@ -17,10 +17,9 @@ from pathlib import Path
 from generator.environments import Environment
 from generator.errors import ConfigurationError
 from generator.ops.aws import AwsClients
-from generator.ops.release import Say, caller_account, load_release
-from generator.ops.stack_deploy import deploy_stack
-from generator.ops.stack_set_deploy import deploy_stack_set
-from generator.ops.targets import Targets
+from generator.ops.deploy.release import Say, caller_account, load_release
+from generator.ops.deploy.stack import deploy_stack
+from generator.ops.deploy.stack_set import Targets, deploy_stack_set
 
 
 def deploy(

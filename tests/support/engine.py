@@ -25,7 +25,7 @@ from generator.parameter_files import (
     load_parameter_file,
     parameter_file_path,
 )
-from helpers import ROOT
+from support.repository import ROOT
 
 # Stacks settle in seconds on LocalStack; two minutes is the ticket's bar per secret.
 WAIT = {"Delay": 1, "MaxAttempts": 120}
@@ -208,55 +208,3 @@ def live_stacks(account: Account, region: str) -> list[str]:
     ):
         summaries += page["StackSummaries"]
     return [s["StackName"] for s in summaries if s["StackStatus"] != "DELETE_COMPLETE"]
-
-
-def stack_timings(
-    account: Account, stack_id: str, region: str, label: str
-) -> dict[str, Any]:
-    """{stack, region, stack_seconds, secrets: {logical id: seconds}} from CREATE_IN_PROGRESS to CREATE_COMPLETE."""
-    events = []
-    for page in (
-        account.client("cloudformation", region)
-        .get_paginator("describe_stack_events")
-        .paginate(StackName=stack_id)
-    ):
-        events += page["StackEvents"]
-    started: dict[str, Any] = {}
-    finished: dict[str, Any] = {}
-    types = {}
-    for event in sorted(events, key=lambda e: e["Timestamp"]):
-        resource = event["LogicalResourceId"]
-        types[resource] = event["ResourceType"]
-        if event["ResourceStatus"] == "CREATE_IN_PROGRESS":
-            started.setdefault(resource, event["Timestamp"])
-        elif event["ResourceStatus"] == "CREATE_COMPLETE":
-            finished[resource] = event["Timestamp"]
-    stack_name = next(
-        e["LogicalResourceId"]
-        for e in events
-        if e["ResourceType"] == "AWS::CloudFormation::Stack"
-    )
-    return {
-        "stack": label,
-        "region": region,
-        "stack_seconds": (finished[stack_name] - started[stack_name]).total_seconds(),
-        "secrets": {
-            resource: (finished[resource] - started[resource]).total_seconds()
-            for resource, kind in types.items()
-            if kind == "AWS::SecretsManager::Secret" and resource in finished
-        },
-    }
-
-
-def record_stack_timings(
-    account: Account, stack_id: str, region: str, label: str
-) -> dict[str, Any]:
-    """Create time of the stack and of each secret, read from the stack's events, kept for the run's report."""
-    entry = stack_timings(account, stack_id, region, label)
-    TIMINGS.append(entry)
-    return entry
-
-
-# The checks below are shared by the deployment suite and by
-# test_broken_templates.py, which shows each one failing on a template broken
-# on purpose: a check that cannot fail proves nothing.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from deploy_support import ALERTS
+from support.engine import ALERTS
 
 REGION = "us-east-1"
 

@@ -1,41 +1,14 @@
-"""Helpers shared by the unit tests (a module of its own: conftest.py names clash across folders)."""
+"""The repository as the tests read it: where it is, its environments, its committed files, its documentation's commands."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from generator.environments import ENVIRONMENTS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV_NAMES = list(ENVIRONMENTS)
-# The deployment tests' create times: gathered from every test process into the
-# controller's config stash, printed at the end of the run, read by bench/.
-DEPLOY_TIMINGS_KEY = pytest.StashKey[list[dict[str, Any]]]()
-DEPLOY_TIMINGS_REPORT = ROOT / "reports" / "deploy-timings.json"
-
-
-def deploy_timings_table(entries: list[dict[str, Any]]) -> list[str]:
-    """One line per deployed stack, sorted: its create time and its slowest secret's."""
-    lines = [f"{'stack':<22} {'region':<10} {'stack s':>8} {'slowest secret s':>17}"]
-    for entry in sorted(entries, key=lambda e: (e["stack"], e["region"])):
-        slowest = max(entry["secrets"].values(), default=0.0)
-        lines.append(
-            f"{entry['stack']:<22} {entry['region']:<10} {entry['stack_seconds']:>8.2f} {slowest:>17.2f}"
-        )
-    return lines
-
-
-def write_deploy_timings(
-    entries: list[dict[str, Any]], path: Path = DEPLOY_TIMINGS_REPORT
-) -> None:
-    path.parent.mkdir(exist_ok=True)
-    ordered = sorted(entries, key=lambda e: (e["stack"], e["region"]))
-    path.write_text(json.dumps(ordered, indent=2, sort_keys=True) + "\n")
 
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:

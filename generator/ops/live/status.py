@@ -1,30 +1,41 @@
-"""One secret in one region, judged for the go-live gate: its state, its version, its tags, key and policy.
+"""The go-live gate: what `status` reports about each secret in each region, without showing a value.
 
-generator/ops/status.py puts the rows of every region together, with the keys, rules and queues."""
+One row per secret and region, judged on its own (its state, version, tags,
+key and policy), then the rows of every region put together, with the keys
+and alert rules beside them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import json
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from generator import tagging
-from generator.catalogue import SecretSpec
+from generator.catalogue import CATALOGUE, SecretSpec
 from generator.environments import Environment
-from generator.errors import ValueRefused
+from generator.errors import AwsError, ValueRefused
 from generator.naming import secret_name
 from generator.ops.aws import AwsClients, aws_errors, list_versions
-from generator.ops.deployed import (
+from generator.ops.change.values import parse_document, schema_problems
+from generator.ops.change.versions import CURRENT, UNCHECKED, RegionVersions
+from generator.ops.live.deployed import (
     Expected,
     KeyCheck,
+    RuleCheck,
+    expected_of,
+    key_checks,
     last_read,
     policy_problems,
+    rule_checks,
     secret_key_problem,
 )
-from generator.ops.values import parse_document, schema_problems
-from generator.ops.versions import CURRENT, UNCHECKED, RegionVersions
+from generator.template import build_template, render
 
 
 class State(enum.StrEnum):
@@ -265,7 +276,7 @@ def secret_status(
     )
 
 
-def _diverged(rows: list[SecretStatus]) -> list[SecretStatus]:
+def mark_diverged(rows: list[SecretStatus]) -> list[SecretStatus]:
     """Rows of one secret: when AWSCURRENT differs between regions, every row of it is DIVERGED."""
     currents = {
         row.region: row.current_version
@@ -292,3 +303,60 @@ def _diverged(rows: list[SecretStatus]) -> list[SecretStatus]:
         else row
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    """The go-live gate's inputs: every secret in every region, and the keys and alert rules beside them."""
+
+    rows: list[SecretStatus]
+    keys: list[KeyCheck]
+    rules: list[RuleCheck]
+
+    @property
+    def placement_problems(self) -> list[str]:
+        """What is wrong with the keys and the alert rules: each fails the gate."""
+        return [p for key in self.keys for p in key.problems] + [
+            p for rule in self.rules for p in rule.problems
+        ]
+
+
+@functools.cache
+def _expected(env: Environment) -> Expected:
+    """What the template this generator makes for `env` puts in place (made once per process)."""
+    return expected_of(json.loads(render(build_template(env))))
+
+
+def environment_status(
+    env: Environment, regions: tuple[str, ...], aws: AwsClients
+) -> EnvironmentStatus:
+    """Every secret in every region; one failing call costs its own row, never the table.
+
+    Held to the template this version of the generator makes for `env`.
+    """
+    want = _expected(env)
+    keys: list[KeyCheck] = []
+    rules: list[RuleCheck] = []
+    placed = {}
+    for region in regions:
+        region_keys = key_checks(env, region, aws)
+        keys += region_keys
+        rules += rule_checks(env, region, aws, want)
+        placed[region] = Placed(region_keys[0], want, aws)
+    by_secret: dict[str, list[SecretStatus]] = defaultdict(list)
+    for spec in CATALOGUE:
+        for region in regions:
+            try:
+                row = secret_status(
+                    env, spec, region, aws.secrets(region), placed=placed[region]
+                )
+            except AwsError as error:
+                row = SecretStatus(
+                    secret_name(env, spec),
+                    region,
+                    State.ERROR,
+                    gate_problems=(str(error),),
+                )
+            by_secret[row.secret].append(row)
+    rows = [row for rows in by_secret.values() for row in mark_diverged(rows)]
+    return EnvironmentStatus(rows, keys, rules)

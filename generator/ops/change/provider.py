@@ -4,7 +4,9 @@ Secrets Manager's rotation functions test the AWSPENDING value at the provider
 before finishSecret makes it current. `put` runs this check before anything is
 staged (a prod secret's first version is current at once, so a check between
 staging and promotion would miss the first put), and `verify` runs it on each
-region's AWSCURRENT value.
+region's AWSCURRENT value. `check_before_put` is the gate a put passes
+first: the value's shape, then its provider, and for Alpaca its account; it
+hands `put_value` a `CheckedValue`.
 
 Nothing a provider sends back is ever printed or logged: AlphaVantage's
 rate-limit notice repeats the key, and any body could. Every reason below is
@@ -17,6 +19,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import json
+import logging
 import os
 import time
 import urllib.error
@@ -25,7 +28,16 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from generator.errors import ConfigurationError
+from generator.catalogue import SecretSpec
+from generator.environments import Environment
+from generator.errors import ConfigurationError, ProviderUnchecked, ValueRefused
+from generator.naming import secret_name
+from generator.ops.aws import AwsClients, aws_errors
+from generator.ops.change.values import parse_document, schema_problems, value_problems
+from generator.ops.change.versions import CURRENT, UNCHECKED
+
+LOG = logging.getLogger(__name__)
+ALPACA = "alpaca"
 
 # Where the tests point the check: a loopback server speaking each provider's shapes.
 ENDPOINT_OVERRIDE = "TRADING_PROVIDER_ENDPOINT"
@@ -222,3 +234,104 @@ CHECKS = {"alpaca": check_alpaca, "alphavantage": check_alphavantage}
 def check(secret_suffix: str, value: dict[str, str]) -> Check:
     """The check for the secret `secret_suffix` names (its catalogue name suffix)."""
     return CHECKS[secret_suffix](value)
+
+
+def current_value(
+    aws: AwsClients, name: str, region: str, version: str | None = None
+) -> Any | None:
+    """The AWSCURRENT value (or that of `version`) as a document, or None where the secret holds none."""
+    client = aws.secrets(region)
+    which = {"VersionId": version} if version else {"VersionStage": CURRENT}
+    with aws_errors("read the current value of", name, region):
+        try:
+            secret_string = client.get_secret_value(SecretId=name, **which).get(
+                "SecretString"
+            )
+        except client.exceptions.ResourceNotFoundException:
+            return None
+    return None if secret_string is None else parse_document(secret_string, name)
+
+
+def _same_account(
+    env: Environment, spec: SecretSpec, checked: Check, current: Any, name: str
+) -> None:
+    """The new Alpaca key must be of the current key's account: a key of another account is refused."""
+    if current is None or spec.is_placeholder(env, current):
+        return
+    if schema_problems(env, spec, current):
+        return  # nothing to compare with: the current value is broken anyway
+    before = check(ALPACA, current)
+    if not before.vouches:
+        raise ValueRefused(
+            name,
+            [
+                f"the current key cannot be checked ({before.verdict}: {before.reason}), so the new key's "
+                "account cannot be compared with it; check in Alpaca's dashboard that the new key is of the "
+                "intended account, then put it with --new-account"
+            ],
+        )
+    if before.account != checked.account:
+        raise ValueRefused(
+            name,
+            [
+                "the new key belongs to another Alpaca account than the current one; put it with "
+                "--new-account if that is meant"
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class CheckedValue:
+    """A value that passed the checks before a put: its shape, and its provider, or the provider check skipped."""
+
+    value: Any
+    # Put with --skip-provider-check: the version is marked UNCHECKED until verify vouches for it.
+    unchecked: bool = False
+
+
+def check_before_put(
+    env: Environment,
+    spec: SecretSpec,
+    value: Any,
+    regions: tuple[str, ...],
+    aws: AwsClients,
+    *,
+    skip_provider_check: bool = False,
+    new_account: bool = False,
+) -> CheckedValue:
+    """The gate before anything is read or written: the value's shape, then its provider.
+
+    Refuses a value that breaks its schema or that the provider refuses
+    (ValueRefused, exit 3), one no provider answer vouches for
+    (ProviderUnchecked, exit 10), and an Alpaca key of another account than
+    the current one unless `new_account` says it is meant.
+    """
+    name = secret_name(env, spec)
+    problems = value_problems(env, spec, value)
+    if problems:
+        raise ValueRefused(name, problems)
+    if skip_provider_check:
+        LOG.warning(
+            "%s: the provider check is skipped (--skip-provider-check, by %s); the version is marked %s "
+            "until `trading-secrets verify --env %s --secret %s` checks it",
+            name,
+            aws.caller(regions[0]),
+            UNCHECKED,
+            env.name,
+            spec.name_suffix,
+        )
+        return CheckedValue(value, unchecked=True)
+    checked = check(spec.name_suffix, value)
+    LOG.info("%s: provider check %s: %s", name, checked.verdict, checked.reason)
+    if checked.verdict is Verdict.REJECTED:
+        raise ValueRefused(name, [f"the provider refused it: {checked.reason}"])
+    if not checked.vouches:
+        raise ProviderUnchecked(
+            f"{name}: refused, nothing written: the value could not be checked ({checked.verdict}: "
+            f"{checked.reason}); from a machine that cannot reach the provider, put it with "
+            f"--skip-provider-check and run `trading-secrets verify --env {env.name} --secret "
+            f"{spec.name_suffix}` from one that can"
+        )
+    if spec.name_suffix == ALPACA and not new_account:
+        _same_account(env, spec, checked, current_value(aws, name, regions[0]), name)
+    return CheckedValue(value)

@@ -12,7 +12,7 @@ from generator.checks import cfn_rules
 from generator.checks.cfn_rules import (
     cloudtrail,
 )
-from helpers import ROOT
+from support.repository import ROOT
 
 BEFORE = ROOT / "tests" / "fixtures" / "templates-before-aws-checks"
 # Every module of the rules' directory, as .cfnlintrc's append_rules loads them: a rule in a new module is here too.

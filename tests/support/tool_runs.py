@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pytest
 from botocore.exceptions import ClientError
 
-from deploy_support import Account
 from generator.catalogue import CATALOGUE
 from generator.environments import Environment
-from generator.leaks import output_leaks
+from generator.leaks import Leak, scan_text
 from generator.naming import secret_name
+from support.engine import Account
 
 
 def assert_secrets_encrypted_with_stack_key(
@@ -106,3 +106,19 @@ def assert_said_nothing_secret(run: Run, never_said: Iterable[str] = ()) -> None
     """Nothing credential-shaped in what a run printed or logged, nor any of `never_said`."""
     leaked = output_leaks(run.said, "trading-secrets", never_said)
     assert not leaked, [str(leak) for leak in leaked]
+
+
+def output_leaks(
+    text: str, source: str, known_values: Iterable[str] = ()
+) -> list[Leak]:
+    """For what a tool prints or logs: credential shapes, plus any value it must never show.
+
+    A placeholder is fine inside a dev template, but printed by a tool it
+    means the tool prints values: that is the bug this catches.
+    """
+    known = [value for value in known_values if value]
+    leaks = scan_text(text, source)
+    for number, line in enumerate(text.splitlines(), 1):
+        if any(value in line for value in known):
+            leaks.append(Leak(source, number, "a secret value"))
+    return leaks
