@@ -18,9 +18,8 @@ from troposphere import Template
 
 from generator.catalogue import CATALOGUE, SecretSpec
 from generator.checks.limits import TEMPLATE_BODY_MAX_BYTES
-from generator.checks.lint import LintJob
+from generator.checks.lint import LintJob, LintWorkers
 from generator.checks.lint_cache import LintVerdictCache
-from generator.checks.lint_workers import LintWorkers
 from generator.checks.replacement import guard_findings
 from generator.checks.template_rules import static_problems
 from generator.environments import Environment

@@ -154,10 +154,10 @@ def lint_in_this_process(monkeypatch: pytest.MonkeyPatch, linter: Linter) -> Lin
     thing): each build would otherwise fork a loader that loads cfn-lint's
     rules again, a second of CPU per build.
     """
-    from generator.checks import lint_workers
+    from generator.checks import lint
 
-    monkeypatch.setattr(lint_workers.LintWorkers, "__enter__", lambda self: self)
-    monkeypatch.setattr(lint_workers, "Linter", lambda _config: linter)
+    monkeypatch.setattr(lint.LintWorkers, "__enter__", lambda self: self)
+    monkeypatch.setattr(lint, "Linter", lambda _config: linter)
     return linter
 
 

@@ -3,7 +3,7 @@
 - `template_rules`: size, placeholders, names, tags, the parameter file, leaks;
 - `security`: the policy and encryption rules;
 - `limits`: CloudFormation's own limits;
-- `lint`: cfn-lint through its Python API; `lint_workers`: the processes that run it beside the build;
+- `lint`: cfn-lint through its Python API, and the processes that run it beside the build;
 - `lint_cache`: the record of templates cfn-lint already passed;
 - `cfn_rules/`: cfn-lint custom rules for what the local engine cannot show.
 

@@ -8,8 +8,7 @@ import pytest
 from support.repository import ROOT
 
 from generator.build import generate
-from generator.checks.lint import LintJob
-from generator.checks.lint_workers import LintWorkers
+from generator.checks.lint import LintJob, LintWorkers
 from generator.environments import get_environment
 
 

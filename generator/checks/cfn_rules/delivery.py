@@ -1,8 +1,8 @@
-"""cfn-lint rules: alerts that EventBridge cannot deliver, or whose failed delivery nobody would see.
+"""cfn-lint rules: alerts that EventBridge or CloudWatch cannot deliver, or whose failed delivery nobody would see.
 
-Self-contained on purpose (cfn-lint and the standard library only): plain
-`cfn-lint`, editors and pre-commit load this file through `.cfnlintrc`
-(`append_rules`) without the rest of this project.
+What the alert topic must let EventBridge and CloudWatch do (publish, and
+encrypt with its key), and a dead-letter queue behind every target and
+subscription. Each rule names its AWS source.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from generator.checks.cfn_rules.reading import (
     referenced,
     resources_of_type,
     service_principals,
+    statements,
 )
 
 
@@ -169,6 +170,226 @@ class SubscriptionsHaveDeadLetterQueue(CloudFormationLintRule):
                     RuleMatch(
                         [*path, "RedrivePolicy"],
                         f"the dead-letter queue of {logical_id} has no queue policy that lets its topic send",
+                    )
+                )
+        return matches
+
+
+class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
+    id = "E9111"
+    shortdesc = "The topic policy statement for EventBridge must have no Condition"
+    description = (
+        "SNS topic policies for EventBridge cannot use Condition blocks; AWS's examples and CDK's SnsTopic "
+        "target grant events.amazonaws.com sns:Publish without one. Source: EventBridge User Guide, 'Using "
+        "resource-based policies for Amazon EventBridge', Amazon SNS permissions."
+    )
+    source_url = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions"
+    tags = ["resources", "sns", "events"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches = []
+        for logical_id, properties in resources_of_type(cfn, "AWS::SNS::TopicPolicy"):
+            document = properties.get("PolicyDocument")
+            statements = (
+                as_list(document.get("Statement", []))
+                if isinstance(document, dict)
+                else []
+            )
+            for index, statement in enumerate(statements):
+                services = service_principals(statement)
+                actions = lowered_actions(statement)
+                if (
+                    statement.get("Effect") == "Allow"
+                    and "events.amazonaws.com" in services
+                    and actions & {"sns:publish", "sns:*", "*"}
+                    and "Condition" in statement
+                ):
+                    matches.append(
+                        RuleMatch(
+                            [
+                                "Resources",
+                                logical_id,
+                                "Properties",
+                                "PolicyDocument",
+                                "Statement",
+                                index,
+                                "Condition",
+                            ],
+                            f"{logical_id}: the statement that lets EventBridge publish has a Condition, "
+                            "which SNS topic policies for EventBridge do not support",
+                        )
+                    )
+        return matches
+
+
+def _lets_eventbridge_encrypt(statement: Any) -> bool:
+    """An unconditional Allow for events.amazonaws.com to make data keys and decrypt."""
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        return False
+    services = service_principals(statement)
+    actions = lowered_actions(statement)
+    return (
+        "events.amazonaws.com" in services
+        and "Condition" not in statement
+        and bool(
+            actions & {"kms:generatedatakey*", "kms:generatedatakey", "kms:*", "*"}
+        )
+        and bool(actions & {"kms:decrypt", "kms:*", "*"})
+    )
+
+
+class EncryptedAlertTopicKeyLetsEventBridgeEncrypt(CloudFormationLintRule):
+    id = "E9105"
+    shortdesc = (
+        "The key of an encrypted topic that a rule targets must let EventBridge encrypt"
+    )
+    description = (
+        "EventBridge can publish to a KMS-encrypted SNS topic only if the key policy lets the service principal "
+        "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt, and source conditions are not supported "
+        "there; otherwise every alert fails delivery, silently. Source: Amazon SNS Developer Guide, 'Key "
+        "management' (compatibility between event sources from AWS services and encrypted topics)."
+    )
+    source_url = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+    tags = ["resources", "sns", "kms", "events"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        resources = cfn.template.get("Resources", {})
+        targeted = {
+            referenced(target.get("Arn"))
+            for _, properties in resources_of_type(cfn, "AWS::Events::Rule")
+            for target in as_list(properties.get("Targets", []))
+            if isinstance(target, dict)
+        }
+        matches = []
+        for topic_id, properties in resources_of_type(cfn, "AWS::SNS::Topic"):
+            key_id = referenced(properties.get("KmsMasterKeyId"))
+            key = resources.get(key_id) if key_id else None
+            # A key outside this template (an alias, an ARN) cannot be read here.
+            if topic_id not in targeted or not isinstance(key, dict):
+                continue
+            if key.get("Type") != "AWS::KMS::Key":
+                continue
+            document = key.get("Properties", {}).get("KeyPolicy")
+            statements = (
+                as_list(document.get("Statement", []))
+                if isinstance(document, dict)
+                else []
+            )
+            if not any(_lets_eventbridge_encrypt(s) for s in statements):
+                matches.append(
+                    RuleMatch(
+                        ["Resources", key_id, "Properties", "KeyPolicy"],
+                        f"{key_id} encrypts {topic_id}, which alert rules target, but its policy does not let "
+                        "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt without a Condition: "
+                        "no alert would be delivered",
+                    )
+                )
+        return matches
+
+
+def _lets_cloudwatch_encrypt(statement: dict[str, Any]) -> bool:
+    services = service_principals(statement)
+    actions = lowered_actions(statement)
+    return (
+        statement.get("Effect") == "Allow"
+        and "cloudwatch.amazonaws.com" in services
+        and bool(
+            actions & {"kms:generatedatakey*", "kms:generatedatakey", "kms:*", "*"}
+        )
+        and bool(actions & {"kms:decrypt", "kms:*", "*"})
+    )
+
+
+class AlarmTopicKeyLetsCloudWatchEncrypt(CloudFormationLintRule):
+    id = "E9109"
+    shortdesc = (
+        "The key of an encrypted topic that alarms notify must let CloudWatch encrypt"
+    )
+    description = (
+        "CloudWatch can publish an alarm to a KMS-encrypted SNS topic only if the key policy lets "
+        "cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*; otherwise the alarm changes state "
+        "and nobody hears of it. Source: Amazon SNS Developer Guide, 'Key management' (compatibility between "
+        "event sources from AWS services and encrypted topics)."
+    )
+    source_url = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+    tags = ["resources", "sns", "kms", "cloudwatch"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        resources = cfn.template.get("Resources", {})
+        notified = {
+            referenced(action)
+            for _, properties in resources_of_type(cfn, "AWS::CloudWatch::Alarm")
+            for action in as_list(properties.get("AlarmActions", []))
+        } - {None}
+        matches = []
+        for topic_id in sorted(t for t in notified if t):
+            topic = resources.get(topic_id, {})
+            key_id = referenced(topic.get("Properties", {}).get("KmsMasterKeyId"))
+            key = resources.get(key_id) if key_id else None
+            if not isinstance(key, dict) or key.get("Type") != "AWS::KMS::Key":
+                continue
+            if not any(
+                _lets_cloudwatch_encrypt(s)
+                for s in statements(key.get("Properties", {}).get("KeyPolicy"))
+            ):
+                matches.append(
+                    RuleMatch(
+                        ["Resources", key_id, "Properties", "KeyPolicy"],
+                        f"{key_id} encrypts {topic_id}, which alarms notify, but its policy does not let "
+                        "cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*: no alarm would be heard",
+                    )
+                )
+        return matches
+
+
+def _lets_cloudwatch_publish(statement: dict[str, Any]) -> bool:
+    services = service_principals(statement)
+    actions = lowered_actions(statement)
+    return (
+        statement.get("Effect") == "Allow"
+        and "cloudwatch.amazonaws.com" in services
+        and bool(actions & {"sns:publish", "sns:*", "*"})
+    )
+
+
+class AlarmTopicPolicyLetsCloudWatchPublish(CloudFormationLintRule):
+    id = "E9110"
+    shortdesc = (
+        "A topic policy must let CloudWatch publish when alarms notify that topic"
+    )
+    description = (
+        "A topic policy replaces the topic's default one: when alarms notify the topic, it must allow "
+        "cloudwatch.amazonaws.com sns:Publish (scoped with aws:SourceAccount and aws:SourceArn), or every alarm "
+        "notification is refused. Source: Amazon SNS Developer Guide, 'Amazon SNS access control case examples' "
+        "(CloudWatch alarms publishing to a topic)."
+    )
+    source_url = (
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"
+    )
+    tags = ["resources", "sns", "cloudwatch"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        notified = {
+            referenced(action)
+            for _, properties in resources_of_type(cfn, "AWS::CloudWatch::Alarm")
+            for action in as_list(properties.get("AlarmActions", []))
+        } - {None}
+        matches = []
+        for policy_id, properties in resources_of_type(cfn, "AWS::SNS::TopicPolicy"):
+            topics = {
+                referenced(topic) for topic in as_list(properties.get("Topics", []))
+            }
+            if not topics & notified:
+                continue
+            if not any(
+                _lets_cloudwatch_publish(s)
+                for s in statements(properties.get("PolicyDocument"))
+            ):
+                matches.append(
+                    RuleMatch(
+                        ["Resources", policy_id, "Properties", "PolicyDocument"],
+                        f"{policy_id} sets the policy of a topic that alarms notify, but does not let "
+                        "cloudwatch.amazonaws.com publish: every alarm notification would be refused",
                     )
                 )
         return matches
