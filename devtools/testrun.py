@@ -5,11 +5,12 @@ Standard library only: tasks.py imports this before any virtual environment exis
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
 
-from devtools import engine
+from devtools import engine, profiling
 from devtools.environments import CHECKOV, LOCALSTACK, PROJECT, ensure
 from devtools.processes import ROOT, TaskFailed, run, say
 
@@ -75,31 +76,57 @@ def unit(args: list[str]) -> int:
 
 
 def whole_suite(args: list[str]) -> int:
-    """Everything, with the engine starting while the code checks run."""
+    """Everything, with the engine starting while the code checks run.
+
+    With --profile, it also prints where the time went (devtools/profiling.py).
+    """
+    ledger = profiling.Ledger.start() if profiling.FLAG in args else None
+    args = [argument for argument in args if argument != profiling.FLAG]
     python = ensure(PROJECT)
     checkov = ensure(CHECKOV)
     ensure(LOCALSTACK)
     set_up = time.monotonic()
-    with engine.engine_started() as (process, engine_env):
-        code_checks(python)
-        engine.wait_until_healthy(process, engine_env["AWS_ENDPOINT_URL"])
-        say("pytest: the whole suite, with coverage of generator/")
-        command = [
-            str(python), "-m", "pytest", "-n", TEST_WORKERS,
-            # Deployment modules whole on one process each, the rest test by test.
-            "--dist", "loadgroup", "-p", "no:cacheprovider",
-            "--cov=generator", "--cov-report=term", f"--cov-fail-under={COVERAGE_FLOOR}",
-            *args,
-        ]  # fmt: skip
-        env = test_environment(
-            **engine_env, TRADING_CHECKOV=str(checkov.parent / "checkov")
-        )
-        status = run(command, "pytest", env=env)
+    with _measured(ledger, "the test command, once set up"):
+        with engine.engine_started() as (process, engine_env):
+            with _measured(ledger, "ruff and mypy"):
+                code_checks(python)
+            engine.wait_until_healthy(process, engine_env["AWS_ENDPOINT_URL"])
+            say("pytest: the whole suite, with coverage of generator/")
+            command = [
+                str(python), "-m", "pytest", "-n", TEST_WORKERS,
+                # Deployment modules whole on one process each, the rest test by test.
+                "--dist", "loadgroup", "-p", "no:cacheprovider",
+                "--cov=generator", "--cov-report=term", f"--cov-fail-under={COVERAGE_FLOOR}",
+                *args,
+            ]  # fmt: skip
+            env = test_environment(
+                **engine_env,
+                TRADING_CHECKOV=str(checkov.parent / "checkov"),
+                **(ledger.environment() if ledger else {}),
+            )
+            with _measured(ledger, "pytest, its test processes and their children"):
+                status = run(command, "pytest", env=env)
     outcome = "passed" if status == 0 else "FAILED"
+    if ledger is not None:
+        # The engine is the one child left: what the whole run cost beyond the steps above.
+        steps = ledger.steps
+        whole = steps.pop("the test command, once set up")
+        steps["LocalStack (the engine)"] = {
+            "wall": whole["wall"],
+            "cpu": whole["cpu"] - sum(figures["cpu"] for figures in steps.values()),
+        }
+        for line in profiling.report(ledger):
+            print(line, flush=True)
     say(
         f"the test command took {time.monotonic() - set_up:.1f} s once set up ({outcome})"
     )
     return status
+
+
+def _measured(
+    ledger: profiling.Ledger | None, name: str
+) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext() if ledger is None else ledger.step(name)
 
 
 def bench(args: list[str]) -> int:

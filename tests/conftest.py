@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from support import profiling
 from support.repository import ROOT
 from support.timings import (
     DEPLOY_TIMINGS_KEY,
@@ -24,6 +25,12 @@ from support.timings import (
 from generator.build import generate
 from generator.checks.lint import Linter, LintJob
 from generator.environments import ENVIRONMENTS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under `python3 tasks.py test --profile`, each test's cost is recorded (tests/support/profiling.py)."""
+    profiling.register(config)
+
 
 # The same examples on every run, and no deadline on a busy machine: a test
 # run must not pass or fail by chance.
