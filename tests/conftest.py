@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from support import profiling
+from support.grouping import UNIT_GROUP, split_groups
 from support.repository import ROOT
 from support.timings import (
     DEPLOY_TIMINGS_KEY,
@@ -25,6 +26,54 @@ from support.timings import (
 from generator.build import generate
 from generator.checks.lint import Linter, LintJob
 from generator.environments import ENVIRONMENTS
+
+INTEGRATION = Path(__file__).parent / "integration"
+
+
+# First: pytest-xdist reads the groups in its own hook of the same name.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Which process runs what, under the test command's `--dist loadgroup`.
+
+    Each deployment module (tests/integration/) needs the engine, which
+    `python3 tasks.py unit` leaves out by its mark, and runs whole in one
+    process: its stacks are module fixtures, deployed once, in accounts of its
+    own. The unit tests run together in one process: on two cores, each more
+    process cost its own collection, imports and rule set, and bought no time.
+    A module that names its own group (the checkov gate) keeps it.
+    """
+    for item in items:
+        if INTEGRATION in Path(item.path).parents:
+            item.add_marker(pytest.mark.engine)
+            item.add_marker(pytest.mark.xdist_group(Path(item.path).stem))
+        elif not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(UNIT_GROUP))
+
+
+_RAN_ON = pytest.StashKey[dict[str, str]]()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """In the xdist controller: which worker ran each test."""
+    node = getattr(report, "node", None)
+    if node is not None and report.when == "call":
+        config = node.config
+        config.stash.setdefault(_RAN_ON, {})[report.nodeid] = node.gateway.id
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The test command's grouping, checked in the run itself: a group split over processes fails it."""
+    ran_on = session.config.stash.get(_RAN_ON, {})
+    if session.config.getoption("dist", "no") != "loadgroup" or not ran_on:
+        return
+    split = split_groups(ran_on)
+    if split:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for group, workers in split.items():
+            line = f"xdist group {group} ran on {', '.join(workers)}: it must run whole on one process"
+            if reporter is not None:
+                reporter.write_line(f"ERROR: {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,31 +1,27 @@
-"""build.py as a user runs it: flags, exit codes, what is written and what is left alone."""
+"""build.py as a user runs it: flags, exit codes, what is written and what is left alone.
+
+In this process, through `build.main`, as its console entry runs it: exit
+codes, one-line errors and the files written are the same there. The
+process boundary itself (an interrupt at start-up, a Python without the
+project) is tests/test_early_interrupt.py's and tests/test_tasks.py's.
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support.repository import ROOT, committed_parameters
+from support.repository import committed_parameters
 from support.tool_runs import output_leaks
 
 import build as cli
 import generator.build
 from generator import naming
+from generator.build import generate
+from generator.environments import ENVIRONMENTS
 from generator.leaks import known_placeholder_values
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """build.py in its own process, linting every time unless a test passes its own --cache-dir."""
-    cache = [] if "--cache-dir" in args else ["--no-cache"]
-    return subprocess.run(
-        [sys.executable, str(ROOT / "build.py"), *cache, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+from generator.stack_policy import render_stack_policy
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -56,48 +52,49 @@ def private_cache(tmp_path, monkeypatch) -> Path:
     ],
     ids=["unknown-env", "unknown-flag", "missing-value"],
 )
-def test_usage_errors_exit_2_with_one_line_and_touch_nothing(tmp_path, args, message):
-    result = run_cli(*args, "--output-dir", str(tmp_path / "out"))
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [message]
-    assert result.stdout == ""
+def test_usage_errors_exit_2_with_one_line_and_touch_nothing(
+    tmp_path, capsys, args, message
+):
+    assert cli.main([*args, "--output-dir", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [message]
+    assert out == ""
     assert not (tmp_path / "out").exists()
 
 
-def test_builds_one_environment_where_asked(tmp_path, root):
-    result = run_cli("--env", "prod", "--output-dir", str(tmp_path))
-    assert result.returncode == 0, result.stderr
+@pytest.mark.usefixtures("lint_in_this_process")
+def test_builds_one_environment_where_asked(tmp_path, capsys):
+    assert cli.main(["--no-cache", "--env", "prod", "--output-dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
     assert sorted(snapshot(tmp_path)) == ["prod/secrets.json", "prod/stack-policy.json"]
-    assert (tmp_path / "prod/secrets.json").read_bytes() == (
-        root / "templates/prod/secrets.json"
-    ).read_bytes()
-    committed = json.loads((root / "templates/prod/secrets.json").read_text())
-    assert result.stdout.splitlines()[1].split()[:5] == [
+    expected = generate(ENVIRONMENTS["prod"])
+    assert (tmp_path / "prod/secrets.json").read_text() == expected
+    assert out.splitlines()[1].split()[:5] == [
         "prod",
         str(tmp_path / "prod/secrets.json"),
-        str(len(committed["Resources"])),
-        str(len((root / "templates/prod/secrets.json").read_bytes())),
+        str(len(json.loads(expected)["Resources"])),
+        str(len(expected.encode())),
         "passed",
     ]
     assert (
-        "cfn-lint (informational included) in us-east-1, us-west-2: 0 finding(s)"
-        in result.stderr
+        "cfn-lint (informational included) in us-east-1, us-west-2: 0 finding(s)" in err
     )
 
 
-def test_default_builds_all_environments_as_committed(
+def test_default_builds_all_environments(
     tmp_path, capsys, monkeypatch, warm_lint_cache
 ):
-    """Determinism across processes is tests/test_golden.py's; here, what the default writes."""
+    """What the default writes; that the committed files equal it is tests/test_golden.py's."""
     monkeypatch.setattr(cli, "CACHE_DIR", warm_lint_cache)  # not about cfn-lint
     assert cli.main(["--output-dir", str(tmp_path / "a")]) == 0
-    written = snapshot(tmp_path / "a")
-    assert sorted(written) == [
-        f"{env}/{name}"
-        for env in ("dev", "prod", "staging")
-        for name in ("secrets.json", "stack-policy.json")
-    ]
-    assert written == snapshot(ROOT / "templates")
+    expected = {}
+    for env in ENVIRONMENTS.values():
+        template = generate(env)
+        expected[f"{env.name}/secrets.json"] = template.encode()
+        expected[f"{env.name}/stack-policy.json"] = render_stack_policy(
+            json.loads(template)
+        ).encode()
+    assert snapshot(tmp_path / "a") == expected
 
 
 def test_logs_name_what_was_validated_and_never_a_value(
@@ -122,12 +119,11 @@ def test_quiet_logs_nothing_on_success(tmp_path, capsys, monkeypatch, warm_lint_
     assert capsys.readouterr().err == ""
 
 
-def test_check_passes_on_the_committed_templates(capsys):
-    assert cli.main(["--check"]) == 0
+def test_check_passes_on_what_the_build_wrote_and_catches_a_hand_edit_and_names_it(
+    committed_copy, capsys
+):
+    assert cli.main(["--check", "--output-dir", str(committed_copy)]) == 0
     assert "3 template(s) match the code" in capsys.readouterr().out
-
-
-def test_check_catches_a_hand_edit_and_names_it(committed_copy, capsys):
     path = committed_copy / "staging/secrets.json"
     path.write_text(
         path.read_text().replace(
@@ -186,6 +182,7 @@ def test_lint_failure_on_a_new_output_dir_creates_nothing(
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.usefixtures("lint_in_this_process")
 def test_malformed_parameter_file_exits_2_with_one_line(tmp_path, params_copy, capsys):
     (params_copy / "dev/secrets.json").write_text("[{")
     assert (
@@ -208,6 +205,7 @@ def test_malformed_parameter_file_exits_2_with_one_line(tmp_path, params_copy, c
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("lint_in_this_process")
 def test_parameter_file_that_misses_a_parameter_fails_validation(
     tmp_path, params_copy, capsys
 ):
@@ -253,6 +251,7 @@ LOCKED_OUT = {
 }
 
 
+@pytest.mark.usefixtures("lint_in_this_process")
 @pytest.mark.parametrize(
     "env_name, changes, message", LOCKED_OUT.values(), ids=list(LOCKED_OUT)
 )
@@ -314,8 +313,13 @@ def _lint_column(stdout: str) -> dict[str, str]:
 
 
 def test_an_unchanged_template_is_not_linted_again_until_something_in_its_key_changes(
-    tmp_path, params_copy, private_cache
+    tmp_path, params_copy, private_cache, lint_in_this_process, monkeypatch, capsys
 ):
+    linted = []
+    lint = lint_in_this_process.lint
+    monkeypatch.setattr(
+        lint_in_this_process, "lint", lambda job: linted.append(job) or lint(job)
+    )
     args = [
         "--output-dir",
         str(tmp_path / "out"),
@@ -324,14 +328,15 @@ def test_an_unchanged_template_is_not_linted_again_until_something_in_its_key_ch
         "--cache-dir",
         str(private_cache),
     ]
-    first = run_cli(*args)
-    assert first.returncode == 0, first.stderr
-    assert set(_lint_column(first.stdout).values()) == {"passed"}  # linted
-    assert len(list(private_cache.rglob("*.passed"))) == 3
 
-    second = run_cli(*args)
-    assert set(_lint_column(second.stdout).values()) == {"cached"}
-    assert "cfn-lint:" not in second.stderr  # cfn-lint never ran
+    def build(*extra: str) -> dict[str, str]:
+        linted.clear()
+        assert cli.main([*args, *extra]) == 0
+        return _lint_column(capsys.readouterr().out)
+
+    assert set(build().values()) == {"passed"} and len(linted) == 3
+    assert len(list(private_cache.rglob("*.passed"))) == 3
+    assert set(build().values()) == {"cached"} and linted == []
 
     # A parameter value is part of the key: only that environment is linted again.
     path = params_copy / "staging/secrets.json"
@@ -341,15 +346,10 @@ def test_an_unchanged_template_is_not_linted_again_until_something_in_its_key_ch
     )
     assert edited != path.read_text()
     path.write_text(edited)
-    third = run_cli(*args)
-    assert _lint_column(third.stdout) == {
-        "dev": "cached",
-        "staging": "passed",
-        "prod": "cached",
-    }
+    assert build() == {"dev": "cached", "staging": "passed", "prod": "cached"}
+    assert [job.parameters["AlertEmail"] for job in linted] == ["ops@example.com"]
 
-    uncached = run_cli(*args, "--no-cache", "--env", "dev")
-    assert _lint_column(uncached.stdout) == {"dev": "passed"}
+    assert build("--no-cache", "--env", "dev") == {"dev": "passed"}
 
 
 @pytest.mark.usefixtures("lint_in_this_process")

@@ -327,6 +327,7 @@ def test_a_parameter_file_that_is_not_a_bounded_regular_file_is_one_line(
     assert len(err) == 1 and message in err[0]
 
 
+@pytest.mark.usefixtures("lint_in_this_process")
 def test_a_parameter_key_cannot_forge_a_line_of_output(params_copy, tmp_path, capsys):
     path = params_copy / "dev" / "secrets.json"
     entries = json.loads(path.read_text())

@@ -63,10 +63,6 @@ def test_two_processes_with_different_hash_seeds_generate_the_same_bytes(root):
         ).stdout
         for seed in ("1", "2")
     ]
-    committed = "".join(
-        template_path(root / "templates", get_environment(name)).read_text(
-            encoding="utf-8"
-        )
-        for name in ("dev", "staging", "prod")
-    )
-    assert outputs[0] == outputs[1] == committed
+    # Equal to each other; that they equal the committed files is the test above.
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count('"AWSTemplateFormatVersion"') == len(ENV_NAMES)

@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 
 import pytest
+from support.grouping import UNIT_GROUP, split_groups
 from support.repository import ROOT
 
 import tasks
@@ -271,33 +272,32 @@ def test_a_ctrl_c_the_moment_a_step_starts_still_stops_it(monkeypatch):
     assert step.poll() is not None  # ended and reaped, not left running
 
 
-def test_the_unit_selection_leaves_out_every_engine_and_checkov_test():
-    """What `-m "not engine and not checkov"` drops is exactly the deployment modules and the checkov gate."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            "engine or checkov",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    left_out = {
-        line.split("::")[0] for line in done.stdout.splitlines() if "::" in line
-    }
+def test_the_unit_selection_leaves_out_every_engine_and_checkov_test_and_nothing_else(
+    request,
+):
+    """What `-m "not engine and not checkov"` drops, read from this run's own collection.
+
+    In the whole suite every test is here: exactly the deployment modules and
+    the checkov gate carry those marks. In `tasks.py unit` none of them is.
+    """
+    marked, unmarked = set(), set()
+    for item in request.session.items:
+        module = item.nodeid.split("::")[0]
+        kinds = {
+            name for name in ("engine", "checkov") if item.get_closest_marker(name)
+        }
+        (marked if kinds else unmarked).add(module)
     expected = {
         str(path.relative_to(ROOT))
         for path in (ROOT / "tests" / "integration").glob("test_*.py")
     } | {"tests/checks/test_checkov_gate.py"}
-    assert left_out == expected
+    assert not marked & unmarked
+    collected = marked | unmarked
+    if request.config.getoption("markexpr") == testrun.UNIT_SELECTION:
+        assert marked == set() and not collected & expected
+    else:
+        # The whole suite has them all; a run of a few modules, those of them it has.
+        assert marked == expected & collected
 
 
 def test_ctrl_c_during_a_step_is_one_line_and_exit_130_and_stops_the_step():
@@ -372,49 +372,38 @@ def test_build_py_outside_its_environment_says_how_to_run_it():
     assert "python3 tasks.py build" in line
 
 
-def test_xdist_keeps_each_deployment_module_on_one_process(tmp_path):
-    """The test command's --dist loadgroup, with groups added as tests/integration/conftest.py adds them.
+def test_a_group_split_over_processes_or_left_out_fails_the_run():
+    """The test command's --dist loadgroup keeps each deployment module, and the unit tests, on one process.
 
-    Each deployment module deploys its stacks once, in its own account; split
-    over processes it would deploy them twice and collide. pytest 9.2 made
-    xdist ignore the groups without a word (setup.cfg pins below it): this
-    fails if that happens again.
+    tests/conftest.py checks it at the end of the real run from which worker
+    ran each test; pytest 9.2 made xdist ignore the groups without a word
+    (setup.cfg pins below it). This is that check, on runs made up here.
     """
-    (tmp_path / "conftest.py").write_text(
-        "from pathlib import Path\n"
-        "import pytest\n"
-        "@pytest.hookimpl(tryfirst=True)\n"
-        "def pytest_collection_modifyitems(items):\n"
-        "    for item in items:\n"
-        "        item.add_marker(pytest.mark.xdist_group(Path(item.path).stem))\n"
-    )
-    for module in ("test_first", "test_second"):
-        (tmp_path / f"{module}.py").write_text(
-            "".join(f"def test_{n}():\n    pass\n" for n in range(6))
-        )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-n",
-            "3",
-            "--dist",
-            "loadgroup",
-            "-v",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    workers: dict[str, set[str]] = {}
-    for line in done.stdout.splitlines():
-        if line.startswith("[gw") and "PASSED" in line:
-            worker, module = line.split()[0], line.split()[-1].split("::")[0]
-            workers.setdefault(module, set()).add(worker)
-    assert set(workers) == {"test_first.py", "test_second.py"}
-    assert all(len(used) == 1 for used in workers.values()), workers
+    kept = {
+        "tests/integration/test_deploy.py::test_a@test_deploy": "gw1",
+        "tests/integration/test_deploy.py::test_b@test_deploy": "gw1",
+        "tests/test_cli.py::test_c@unit": "gw0",
+        "tests/test_cli.py::test_d@unit": "gw0",
+    }
+    assert split_groups(kept) == {}
+    assert split_groups({**kept, "tests/test_files.py::test_e@unit": "gw2"}) == {
+        "unit": ["gw0", "gw2"]
+    }
+    ignored = {"tests/integration/test_deploy.py::test_a": "gw1"}
+    assert list(split_groups(ignored)) == [
+        "(none: tests/integration/test_deploy.py::test_a)"
+    ]
+
+
+def test_every_test_of_this_run_has_its_group(request):
+    if request.config.getoption("dist", "no") != "loadgroup":
+        return  # the grouping is the test command's: `tasks.py unit` and plain pytest do not use it
+    groups = {
+        item.get_closest_marker("xdist_group").args[0] for item in request.session.items
+    }
+    assert UNIT_GROUP in groups and "checkov" in groups
+    assert {
+        Path(item.path).stem
+        for item in request.session.items
+        if item.get_closest_marker("engine")
+    } <= groups

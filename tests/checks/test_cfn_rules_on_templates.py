@@ -4,40 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from support.repository import ROOT
-from support.rule_fragments import findings, without_eventbridge_key_use
+from support.rule_fragments import findings
 
 from generator.checks.lint import LintJob, custom_rule_files
 from generator.checks.lint_cache import LintVerdictCache
-
-
-def test_plain_cfn_lint_with_the_repositorys_config_reports_the_rules(tmp_path):
-    """As an editor or pre-commit runs it: the CLI, from the repository root, on a planted template."""
-    template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
-    planted = copy.deepcopy(template)
-    planted["Resources"]["SecretAccessDeniedRule"]["Properties"]["State"] = "ENABLED"
-    planted["Resources"]["AlpacaCredentials"]["DeletionPolicy"] = "Retain"
-    planted = without_eventbridge_key_use(planted)
-    path = tmp_path / "planted.json"
-    path.write_text(json.dumps(planted, indent=2))
-    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
-    assert cfn_lint
-    done = subprocess.run(
-        [cfn_lint, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode != 0
-    assert "E9101 SecretAccessDeniedRule matches read-only calls" in done.stdout
-    assert "E9121 AlpacaCredentials has DeletionPolicy Retain" in done.stdout
-    assert "E9105 AlertsKey encrypts AlertTopic" in done.stdout
-    # That the same command passes on the committed templates is the pre-commit
-    # hook's test (tests/test_release.py).
 
 
 def test_the_rule_files_are_part_of_the_lint_cache_key(tmp_path):

@@ -9,22 +9,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
+from pathlib import Path
 
 import pytest
+from support import verdicts
 from support.repository import ENV_NAMES, ROOT
 
+SCANNED = ROOT / ".cache" / "checkov-scan"
 # One test process for the module: its one checkov run takes seconds to start.
 pytestmark = [pytest.mark.checkov, pytest.mark.xdist_group("checkov")]
 
 
-def run_checkov(directory) -> dict:
+def run_checkov(directory: Path) -> dict:
+    """checkov's report on `directory`, remembered while nothing it reads changes (tests/support/verdicts.py)."""
     checkov = os.environ.get("TRADING_CHECKOV", "")
     if not checkov or not os.path.exists(checkov):
         pytest.fail(
             "the checkov gate needs checkov: run the suite through `python3 tasks.py test`"
         )
-    done = subprocess.run(
+    done = verdicts.run(
         [
             checkov,
             "--directory",
@@ -35,15 +38,15 @@ def run_checkov(directory) -> dict:
             "--output",
             "json",
         ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        # Its configuration is the command line above; there is no checkov config file.
+        inputs=[directory],
+        tool=verdicts.installed(Path(checkov)),
+        # 1 means checks failed; anything else is a crash, never remembered.
+        sound=lambda run: run.returncode in (0, 1),
         # No update check: the machine, like CI, may have no internet.
         env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
     )
-    assert done.returncode in (0, 1), done.stderr[
-        -2000:
-    ]  # 1 means checks failed; anything else is a crash
+    assert done.returncode in (0, 1), done.stderr[-2000:]
     report = json.loads(done.stdout)
     return report[0] if isinstance(report, list) else report
 
@@ -86,10 +89,18 @@ def _only(report: dict, prefix: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict[str, dict]:
-    """One checkov run (it takes seconds to start) over the committed templates and a planted one."""
-    root = tmp_path_factory.mktemp("checkov")
-    shutil.copytree(ROOT / "templates", root / "committed")
+def reports() -> dict[str, dict]:
+    """One checkov run (it takes seconds to start) over the committed templates and a planted one.
+
+    The tree is laid out where its paths never change, so that an unchanged
+    tree keeps its remembered report.
+    """
+    root = SCANNED
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(
+        ROOT / "templates", root / "committed", ignore=shutil.ignore_patterns("*.tmp")
+    )
     (root / "planted" / "prod").mkdir(parents=True)
     (root / "planted" / "prod" / "secrets.json").write_text(
         json.dumps(planted_template(), indent=2)

@@ -230,6 +230,7 @@ def build(committed_copy: Path, warm_lint_cache: Path, *extra: str) -> int:
     )
 
 
+@pytest.mark.usefixtures("lint_in_this_process")
 def test_the_build_refuses_a_replacement_one_finding_per_resource_and_writes_nothing(
     committed_copy, warm_lint_cache, renamed_alpaca, capsys
 ):

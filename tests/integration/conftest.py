@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-
-# Stacks a module and the module split from it share, once per test process.
-from shared_stacks import deployed_dev_and_prod, prod, stacks  # noqa: F401
 from support.engine import USED_ACCOUNTS, live_stacks
 from support.fake_providers import fake_providers
 from support.timings import DEPLOY_TIMINGS_KEY, TIMINGS
@@ -71,22 +66,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput["deploy_timings"] = json.dumps(TIMINGS)
     else:
         session.config.stash.setdefault(DEPLOY_TIMINGS_KEY, []).extend(TIMINGS)
-
-
-# First: pytest-xdist reads the groups in its own hook of the same name.
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[Any]) -> None:
-    """Everything here needs the engine: `python3 tasks.py unit` leaves it out by this mark.
-
-    Each module also runs whole in one test process (xdist's loadgroup): its
-    stacks are module fixtures, deployed once, in an account of its own. A
-    module split from another (XDIST_GROUP) runs in the same process, after it,
-    and shares its stacks through a session fixture here.
-    """
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.path).parents:
-            item.add_marker(pytest.mark.engine)
-            # A module split from another names that one's group: they share its account and stacks.
-            group = getattr(item.module, "XDIST_GROUP", Path(item.path).stem)
-            item.add_marker(pytest.mark.xdist_group(group))

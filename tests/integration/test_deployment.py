@@ -1,24 +1,117 @@
-"""All three environments deployed by taskcat's CFNTest on LocalStack, then checked through boto3."""
+"""All three environments deployed by taskcat's CFNTest on LocalStack, then checked through boto3.
+
+taskcat's stacks live in the engine's default account, which no other module
+uses: versioning, a value put out of band surviving two stack updates, and,
+last, deleting the stacks, after which nothing of dev may be left there.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import jsonschema
 import pytest
-
-# stacks: a session fixture (shared_stacks.py, through conftest.py).
-from shared_stacks import DEPLOYMENT_IDS, DEPLOYMENTS
-from support.engine import DEFAULT, client
+from support.engine import DEFAULT, WAIT, client, stack_parameters
+from support.repository import ROOT
+from support.timings import record_stack_timings
 from support.tool_runs import (
     assert_secrets_encrypted_with_stack_key,
     assert_secrets_hold_no_value,
 )
 
-from generator import tagging
+from generator import naming, tagging
+from generator.build import generate
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS
 from generator.naming import secret_name
+
+DEPLOYMENTS = [(env, region) for env in ENVIRONMENTS.values() for region in env.regions]
+DEPLOYMENT_IDS = [f"{env.name}-{region}" for env, region in DEPLOYMENTS]
+# taskcat refreshes a stack's status every 60 s and polls that every 10 s;
+# stacks settle in about a second here.
+POLL_SECONDS = 0.5
+
+
+def prompt_printer() -> Any:
+    """taskcat's progress printer, refreshing every stack and polling every POLL_SECONDS instead."""
+    from taskcat._tui import TerminalPrinter
+
+    class PromptPrinter(TerminalPrinter):  # type: ignore[misc]
+        def report_test_progress(
+            self, stacker: Any, poll_interval: float = POLL_SECONDS
+        ) -> None:
+            while True:
+                for stack in stacker.stacks:
+                    stack.refresh()
+                if not stacker.status()["IN_PROGRESS"]:
+                    return
+                time.sleep(POLL_SECONDS)
+
+    return PromptPrinter(minimalist=True)
+
+
+class TaskcatRun:
+    """taskcat's tests, run: each stack by (environment, region), and its clean-up, done once."""
+
+    def __init__(self, test: Any, stacks: dict[tuple[str, str], str]):
+        self._test, self.stacks, self.cleaned = test, stacks, False
+
+    def __getitem__(self, key: tuple[str, str]) -> str:
+        return self.stacks[key]
+
+    def clean_up(self) -> None:
+        if not self.cleaned:
+            self.cleaned = True
+            self._test.clean_up()
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskcatRun]:
+    """Deploy every taskcat test (every environment, every region); delete them all afterwards."""
+    from taskcat.testing import CFNTest
+
+    # taskcat uploads its whole project directory to S3 before it deploys,
+    # skipping only dot-files: from the repository root that is every cache,
+    # report and package directory (35 s here). Its project is the committed
+    # configuration and templates, so stage just those.
+    project = tmp_path_factory.mktemp("taskcat-project")
+    shutil.copy(ROOT / ".taskcat.yml", project / ".taskcat.yml")
+    shutil.copytree(ROOT / "templates", project / "templates")
+    test = CFNTest.from_file(
+        project_root=str(project),
+        input_file=str(project / ".taskcat.yml"),
+    )
+    test.printer = prompt_printer()
+    # Our build already linted the templates with our own .cfnlintrc.
+    test.lint_disable = True
+    test.dont_wait_for_delete = False
+    # taskcat makes its own clients in the default account: claim it here,
+    # so the session's leftover check looks there even if a deploy fails.
+    DEFAULT.client("cloudformation")
+    try:
+        test.run()
+    except BaseException:
+        test.clean_up()
+        raise
+    deployed = TaskcatRun(test, {})
+    try:
+        for stack in test.result:
+            env_name = next(name for name in ENVIRONMENTS if f"-{name}-" in stack.name)
+            assert stack.status == "CREATE_COMPLETE", (
+                f"{stack.name} in {stack.region_name}: {stack.status}"
+            )
+            deployed.stacks[(env_name, stack.region_name)] = stack.id
+            record_stack_timings(DEFAULT, stack.id, stack.region_name, env_name)
+        assert set(deployed.stacks) == {
+            (env.name, region) for env, region in DEPLOYMENTS
+        }
+        yield deployed
+    finally:
+        deployed.clean_up()
 
 
 def outputs_of(stack_id: str, region: str) -> dict[str, dict[str, str]]:
@@ -177,3 +270,102 @@ def test_outputs_are_exported_and_resolve_to_the_right_resources(stacks, env, re
         )["KeyMetadata"]["Arn"]
         == outputs["SecretsKeyArn"]["OutputValue"]
     )
+
+
+def test_versioning_keeps_current_and_previous(stacks):
+    secrets = client("secretsmanager")
+    secret_id = "trading/dev/alphavantage"
+    first = secrets.put_secret_value(
+        SecretId=secret_id, SecretString='{"apiKey":"PLACEHOLDER-version-one-not-real"}'
+    )["VersionId"]
+    second = secrets.put_secret_value(
+        SecretId=secret_id, SecretString='{"apiKey":"PLACEHOLDER-version-two-not-real"}'
+    )["VersionId"]
+    stages = DEFAULT.version_stages(secret_id)
+    assert stages[second] == ["AWSCURRENT"]
+    assert stages[first] == ["AWSPREVIOUS"]
+    assert json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])[
+        "apiKey"
+    ].endswith("two-not-real")
+    previous = secrets.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")
+    assert previous["VersionId"] == first
+
+
+def _update(
+    stack_id: str, region: str, template: str, parameters: list[dict[str, str]]
+) -> None:
+    cloudformation = client("cloudformation", region)
+    cloudformation.update_stack(
+        StackName=stack_id, TemplateBody=template, Parameters=parameters
+    )
+    cloudformation.get_waiter("stack_update_complete").wait(
+        StackName=stack_id, WaiterConfig=WAIT
+    )
+
+
+def _email_dead_letter_queue(stack_id: str) -> str:
+    """Where SNS puts an alert email it could not deliver, as the engine has it."""
+    subscription = client("cloudformation").describe_stack_resource(
+        StackName=stack_id, LogicalResourceId="AlertEmailSubscription"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    attributes = client("sns").get_subscription_attributes(
+        SubscriptionArn=subscription
+    )["Attributes"]
+    return str(json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"])
+
+
+@pytest.mark.parametrize("env_name", ["staging", "prod"])
+def test_no_deploy_overwrites_a_value_put_out_of_band(stacks, env_name):
+    env = ENVIRONMENTS[env_name]
+    secrets = client("secretsmanager")
+    secret_id = f"trading/{env_name}/alpaca"
+    value = json.dumps(
+        {
+            "apiKeyId": "PLACEHOLDER-oob-not-real",
+            "apiSecretKey": "PLACEHOLDER-oob-not-real",
+            "baseUrl": env.alpaca_endpoint,
+        }
+    )
+    version = secrets.put_secret_value(SecretId=secret_id, SecretString=value)[
+        "VersionId"
+    ]
+
+    # Once with a changed parameter, once with a freshly built template.
+    _update(
+        stacks[(env_name, "us-east-1")],
+        "us-east-1",
+        generate(env),
+        stack_parameters(env, AlertEmail="alerts@example.com"),
+    )
+    assert _email_dead_letter_queue(stacks[(env_name, "us-east-1")]) == (
+        f"arn:aws:sqs:us-east-1:000000000000:{naming.alert_dead_letter_queue_name(env)}"
+    )
+    _update(
+        stacks[(env_name, "us-east-1")],
+        "us-east-1",
+        generate(env),
+        stack_parameters(env),
+    )
+
+    current = secrets.get_secret_value(SecretId=secret_id)
+    assert current["SecretString"] == value
+    assert current["VersionId"] == version
+
+
+def test_deleting_the_stacks_removes_every_dev_resource(stacks):
+    """Last in this module: taskcat deletes its stacks, and no dev resource is left in the account.
+
+    dev keeps nothing (DeletionPolicy Delete); the engine does not honour Retain
+    (docs/development.md), so only dev's resources are judged here.
+    """
+    stacks.clean_up()
+    names = [s["Name"] for s in client("secretsmanager").list_secrets()["SecretList"]]
+    assert not [name for name in names if name.startswith("trading/dev/")]
+    aliases = [a["AliasName"] for a in client("kms").list_aliases()["Aliases"]]
+    assert not [alias for alias in aliases if alias.startswith("alias/trading-dev-")]
+    topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"]]
+    assert not [arn for arn in topics if ":trading-dev-" in arn]
+    rules = [r["Name"] for r in client("events").list_rules()["Rules"]]
+    assert not [name for name in rules if name.startswith("trading-dev-")]
+    queues = client("sqs").list_queues().get("QueueUrls", [])
+    assert not [url for url in queues if "/trading-dev-" in url]

@@ -13,13 +13,12 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from support.engine import Account, delete_stack
+from support.engine import TRYOUT, delete_stack
 from support.repository import ROOT
 from support.tool_runs import Run, assert_said_nothing_secret
 
 from devtools.engine_proxy import EngineProxy, engine_proxy
 
-TRYOUT = Account("999999999990")
 _BLOCK = re.compile(r"```sh\n(\.venv/bin/trading-secrets deploy --env dev.*?)```", re.S)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from support.engine import ALERTS
+from support.engine import TAMPERING as ACCOUNT
 
 REGION = "us-east-1"
+# The environment whose stack the rules are tested on, and another one, whose events they must not match.
+ENV, OTHER_ENV = "staging", "dev"
 
 
 def cloudtrail_event(
@@ -20,7 +22,7 @@ def cloudtrail_event(
         "id": str(uuid.uuid4()),
         "detail-type": "AWS API Call via CloudTrail",
         "source": source,
-        "account": ALERTS.account_id,
+        "account": ACCOUNT.account_id,
         "time": "2026-11-29T12:00:00Z",
         "region": REGION,
         "resources": [],
@@ -28,7 +30,7 @@ def cloudtrail_event(
             "eventVersion": "1.08",
             "userIdentity": {
                 "type": "AssumedRole",
-                "arn": f"arn:aws:sts::{ALERTS.account_id}:assumed-role/ops/alice",
+                "arn": f"arn:aws:sts::{ACCOUNT.account_id}:assumed-role/ops/alice",
             },
             "eventTime": "2026-11-29T12:00:00Z",
             "eventSource": f"{service}.amazonaws.com",
@@ -37,7 +39,7 @@ def cloudtrail_event(
             "sourceIPAddress": "192.0.2.0",
             "readOnly": read_only,
             "eventType": "AwsApiCall",
-            "recipientAccountId": ALERTS.account_id,
+            "recipientAccountId": ACCOUNT.account_id,
             **record,
         },
     }
@@ -67,12 +69,12 @@ def key_call(event_name: str, key_arn: str) -> dict[str, Any]:
         False,
         requestParameters={"keyId": key_arn.rsplit("/", 1)[1]},
         resources=[
-            {"accountId": ALERTS.account_id, "type": "AWS::KMS::Key", "ARN": key_arn}
+            {"accountId": ACCOUNT.account_id, "type": "AWS::KMS::Key", "ARN": key_arn}
         ],
     )
 
 
-ARN = f"arn:aws:secretsmanager:{REGION}:{ALERTS.account_id}:secret:trading/dev/alpaca-AbCdEf"
+ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT.account_id}:secret:trading/{ENV}/alpaca-AbCdEf"
 
 
 def service_event(event_name: str, secret_arn: str = ARN) -> dict[str, Any]:
@@ -82,7 +84,7 @@ def service_event(event_name: str, secret_arn: str = ARN) -> dict[str, Any]:
         event_name,
         False,
         userIdentity={
-            "accountId": ALERTS.account_id,
+            "accountId": ACCOUNT.account_id,
             "invokedBy": "secretsmanager.amazonaws.com",
         },
         eventType="AwsServiceEvent",
@@ -105,16 +107,14 @@ PENDING = {
 }
 
 
-OTHER_KEY = (
-    f"arn:aws:kms:{REGION}:{ALERTS.account_id}:key/00000000-0000-0000-0000-000000000000"
-)
+OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT.account_id}:key/00000000-0000-0000-0000-000000000000"
 
 
 # (what happened, the event, the rules that must match it; every other rule must not)
 CASES = [
     (
         "PutSecretValue by name",
-        lambda key: secret_call("PutSecretValue", "trading/dev/alpaca"),
+        lambda key: secret_call("PutSecretValue", f"trading/{ENV}/alpaca"),
         {"SecretChangeRule"},
     ),
     (
@@ -124,12 +124,14 @@ CASES = [
     ),
     (
         "ReplicateSecretToRegions",
-        lambda key: secret_call("ReplicateSecretToRegions", "trading/dev/alpaca"),
+        lambda key: secret_call("ReplicateSecretToRegions", f"trading/{ENV}/alpaca"),
         {"SecretChangeRule"},
     ),
     (
         "denied GetSecretValue",
-        lambda key: secret_call("GetSecretValue", "trading/dev/alpaca", True, **DENIED),
+        lambda key: secret_call(
+            "GetSecretValue", f"trading/{ENV}/alpaca", True, **DENIED
+        ),
         {"SecretAccessDeniedRule"},
     ),
     (
@@ -154,13 +156,13 @@ CASES = [
     ),
     (
         "another environment's secret",
-        lambda key: secret_call("PutSecretValue", "trading/staging/alpaca"),
+        lambda key: secret_call("PutSecretValue", f"trading/{OTHER_ENV}/alpaca"),
         set(),
     ),
     (
         "another environment's secret, denied",
         lambda key: secret_call(
-            "GetSecretValue", "trading/staging/alpaca", True, **DENIED
+            "GetSecretValue", f"trading/{OTHER_ENV}/alpaca", True, **DENIED
         ),
         set(),
     ),
@@ -173,7 +175,7 @@ CASES = [
     (
         "DisassociateCrossAccountReplica",
         lambda key: secret_call(
-            "DisassociateCrossAccountReplica", "trading/dev/alpaca"
+            "DisassociateCrossAccountReplica", f"trading/{ENV}/alpaca"
         ),
         {"SecretChangeRule"},
     ),
@@ -196,13 +198,13 @@ CASES = [
         "another environment's service event",
         lambda key: service_event(
             "EndSecretVersionDelete",
-            f"arn:aws:secretsmanager:{REGION}:{ALERTS.account_id}:secret:trading/staging/alpaca-AbCdEf",
+            f"arn:aws:secretsmanager:{REGION}:{ACCOUNT.account_id}:secret:trading/{OTHER_ENV}/alpaca-AbCdEf",
         ),
         set(),
     ),
     (
         "a successful read",
-        lambda key: secret_call("GetSecretValue", "trading/dev/alpaca", True),
+        lambda key: secret_call("GetSecretValue", f"trading/{ENV}/alpaca", True),
         set(),
     ),
 ]

@@ -37,6 +37,7 @@ CLIENT_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_tim
 # processes, each with its own session, so each checks for leftovers only
 # where its own tests worked: another worker's stacks may still be running.
 USED_ACCOUNTS: set[Account] = set()
+_CLIENTS: dict[tuple[str, str, str, str], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,20 @@ class Account:
         }
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
+        """This account's client of `service` in `region`: one per process, as making one costs a model's reading."""
         USED_ACCOUNTS.add(self)
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=os.environ["AWS_ENDPOINT_URL"],
-            aws_access_key_id=self.account_id,
-            aws_secret_access_key="test",
-            config=CLIENT_CONFIG,
-        )
+        endpoint = os.environ["AWS_ENDPOINT_URL"]
+        key = (self.account_id, service, region, endpoint)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = boto3.client(
+                service,
+                region_name=region,
+                endpoint_url=endpoint,
+                aws_access_key_id=self.account_id,
+                aws_secret_access_key="test",
+                config=CLIENT_CONFIG,
+            )
+        return _CLIENTS[key]
 
     def version_stages(
         self, secret_id: str, region: str = "us-east-1"
@@ -79,15 +85,21 @@ class Account:
 
 
 # The engine's default account (what taskcat and the unkeyed clients use), and
-# one account per group of tests that needs the real names to itself.
-DEFAULT = Account("000000000000")
-OPERATIONS = Account("111111111111")
-TEARDOWN = Account("333333333333")
-ALERTS = Account("555555555555")
-FAULTS = Account("666666666666")
-BROKEN = Account("777777777777")
-STRICT = Account("888888888888")
-DEPLOY = Account("999999999999")
+# accounts of their own for each module that needs the real names
+# (`trading/<env>/...`): listed here, so that no two modules share one.
+DEFAULT = Account("000000000000")  # test_deployment (taskcat)
+OPERATIONS = Account("111111111111")  # test_operations
+TAMPERING = Account("444444444444")  # test_tampering (the alert path and the gate)
+FAULTS = Account("666666666666")  # test_faults
+BROKEN = Account("777777777777")  # test_broken_templates
+# test_deploy: the proxy's refusals that make no stack; dev and staging; prod's
+# stack set; a create that collides; lost answers.
+DEPLOY_REFUSED = Account("888888888888")
+DEPLOY_STACKS = Account("999999999999")
+DEPLOY_STACK_SET = Account("999999999998")
+DEPLOY_COLLIDING = Account("999999999997")
+DEPLOY_FLAKY = Account("999999999996")
+TRYOUT = Account("999999999990")  # test_docs_tryout
 
 
 def client(service: str, region: str = "us-east-1") -> Any:

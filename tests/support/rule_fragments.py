@@ -265,3 +265,479 @@ def without_eventbridge_key_use(template: dict[str, Any]) -> dict[str, Any]:
     assert len(kept) == len(policy["Statement"]) - 1
     policy["Statement"] = kept
     return planted
+
+
+# Each rule on a good fragment and a bad one: rule id -> (good template, bad template,
+# a phrase the finding on the bad one holds). The bad ones are also planted for plain
+# cfn-lint (tests/checks/test_cfn_lint_cli.py).
+DELIVERY_AND_POLICY_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
+    "E9101": (
+        resources(
+            R=rule(
+                trail("secretsmanager", "GetSecretValue"),
+                "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+            )
+        ),
+        resources(R=rule(trail("secretsmanager", "GetSecretValue"))),
+        "matches read-only calls (GetSecretValue) in state ENABLED, so it never fires",
+    ),
+    "E9102": (
+        resources(R=rule(trail("secretsmanager", *ALL_MUTATIONS))),
+        resources(
+            R=rule(
+                trail(
+                    "secretsmanager",
+                    *[name for name in ALL_MUTATIONS if "Replicat" not in name],
+                )
+            )
+        ),
+        "misses RemoveRegionsFromReplication, ReplicateSecretToRegions, StopReplicationToReplica",
+    ),
+    "E9103": (
+        resources(
+            Key=KEY,
+            Secret=SECRET,
+            R=rule(
+                trail(
+                    "kms",
+                    *KEY_CALLS,
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                )
+            ),
+        ),
+        resources(
+            Key=KEY,
+            Secret=SECRET,
+            R=rule(
+                trail(
+                    "kms",
+                    "DisableKey",
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                )
+            ),
+        ),
+        "Key encrypts secrets but no rule alerts on",
+    ),
+    "E9104": (
+        resources(
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]), P=DLQ_POLICY
+        ),
+        resources(R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET])),
+        "has no queue policy that lets it send",
+    ),
+    "E9119": (
+        email_alerts(queue_policy_for("sns.amazonaws.com", {"Ref": "T"})),
+        # The queue lets EventBridge send, not SNS: the email's dead letter is refused.
+        email_alerts(queue_policy_for("events.amazonaws.com", {"Ref": "T"})),
+        "the dead-letter queue of S has no queue policy that lets its topic send",
+    ),
+    "E9105": (
+        encrypted_alert_topic(EVENTBRIDGE_KEY_USE),
+        # Decrypt alone: EventBridge cannot make the data key it encrypts with.
+        encrypted_alert_topic({**EVENTBRIDGE_KEY_USE, "Action": ["kms:Decrypt"]}),
+        "Key encrypts Topic, which alert rules target, but its policy does not let events.amazonaws.com",
+    ),
+    "E9111": (
+        resources(
+            P={
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {"PolicyDocument": {"Statement": [TOPIC_POLICY_ALLOW]}},
+            }
+        ),
+        resources(
+            P={
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                **TOPIC_POLICY_ALLOW,
+                                "Condition": {
+                                    "ArnEquals": {
+                                        "aws:SourceArn": "arn:aws:events:us-east-1:1:rule/r"
+                                    }
+                                },
+                            }
+                        ]
+                    }
+                },
+            }
+        ),
+        "the statement that lets EventBridge publish has a Condition",
+    ),
+    "E9112": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={
+                        "aws:PrincipalArn": [
+                            {"Fn::Sub": ROLE},
+                            {"Fn::Sub": ROLE_ANY_PATH},
+                        ]
+                    },
+                )
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": {"Fn::Sub": ROLE}},
+                )
+            )
+        ),
+        "role pattern role/${RoleName} misses the role under a path",
+    ),
+    "E9113": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Read",
+                    ["secretsmanager:GetSecretValue"],
+                    ArnNotLike={
+                        "aws:PrincipalArn": {
+                            "Fn::Split": [
+                                ",",
+                                {
+                                    "Fn::Join": [
+                                        ",",
+                                        [
+                                            {"Ref": "ReaderRoleNames"},
+                                            {"Ref": "OperatorRoleNames"},
+                                            {"Ref": "DeployerRoleNames"},
+                                        ],
+                                    ]
+                                },
+                            ]
+                        }
+                    },
+                )
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Read",
+                    ["secretsmanager:GetSecretValue"],
+                    ArnNotLike={
+                        "aws:PrincipalArn": {
+                            "Fn::Split": [
+                                ",",
+                                {
+                                    "Fn::Join": [
+                                        ",",
+                                        [
+                                            {"Ref": "ReaderRoleNames"},
+                                            {"Ref": "OperatorRoleNames"},
+                                        ],
+                                    ]
+                                },
+                            ]
+                        }
+                    },
+                )
+            )
+        ),
+        "denies GetSecretValue outside an allow-list that does not exempt DeployerRoleNames",
+    ),
+    "E9114": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+                deny(
+                    "Keep",
+                    [
+                        "secretsmanager:PutResourcePolicy",
+                        "secretsmanager:DeleteResourcePolicy",
+                    ],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+                # Denies every call, but only to other accounts: no help against this account's admins.
+                deny(
+                    "Outside",
+                    ["secretsmanager:*"],
+                    StringNotEquals={"aws:PrincipalAccount": "1"},
+                ),
+            )
+        ),
+        "denies DeleteSecret but not DeleteResourcePolicy, PutResourcePolicy",
+    ),
+    "E9115": (
+        resources(
+            P=resource_policy(
+                OUTSIDE_ACCOUNT_DENY,
+                deny(
+                    "Keep",
+                    ["secretsmanager:PutResourcePolicy"],
+                    ArnNotLike={"aws:PrincipalArn": ANY_ACCOUNT_DEPLOYERS},
+                ),
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Keep",
+                    ["secretsmanager:PutResourcePolicy"],
+                    ArnNotLike={"aws:PrincipalArn": ANY_ACCOUNT_DEPLOYERS},
+                ),
+                # Denies other accounts only some calls: their same-named roles keep the exemption elsewhere.
+                deny(
+                    "Outside",
+                    ["secretsmanager:GetSecretValue"],
+                    StringNotEquals={"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}},
+                ),
+            )
+        ),
+        "statement Keep exempts roles of any account, and no statement denies principals outside this account",
+    ),
+    "E9116": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Keep",
+                    [
+                        "secretsmanager:PutResourcePolicy",
+                        "secretsmanager:DeleteResourcePolicy",
+                    ],
+                    ArnNotLike={
+                        "aws:PrincipalArn": [{"Fn::Sub": ROLE}, ANY_ACCOUNT_DEPLOYERS]
+                    },
+                )
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Keep",
+                    ["secretsmanager:DeleteResourcePolicy"],
+                    ArnNotLike={"aws:PrincipalArn": [{"Fn::Sub": ROLE}]},
+                )
+            )
+        ),
+        "denies changing the resource policy without exempting DeployerRoleNames: CloudFormation would be "
+        "locked out of its own stack",
+    ),
+}
+
+
+ALARM_AND_GUARD_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
+    "E9106": (
+        resources(
+            Key={"Type": "AWS::KMS::Key", "Properties": {}},
+            Other={"Type": "AWS::KMS::Key", "Properties": {}},
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Other", "Arn"]}},
+            },
+            R=rule(
+                trail(
+                    "kms",
+                    "DisableKey",
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                ),
+                targets=[{"Id": "T", "Arn": {"Ref": "T"}}],
+            ),
+        ),
+        resources(
+            Key={"Type": "AWS::KMS::Key", "Properties": {}},
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            },
+            R=rule(
+                trail(
+                    "kms",
+                    "ScheduleKeyDeletion",
+                    resources={"ARN": [{"Fn::GetAtt": ["Key", "Arn"]}]},
+                ),
+                targets=[{"Id": "T", "Arn": {"Ref": "T"}}],
+            ),
+        ),
+        "R reports the disabling of Key to T, which Key encrypts",
+    ),
+    "E9107": (
+        resources(
+            Dlq={"Type": "AWS::SQS::Queue", "Properties": {}},
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            A=alarm(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                {"Fn::GetAtt": ["Dlq", "QueueName"]},
+            ),
+        ),
+        resources(
+            Dlq={"Type": "AWS::SQS::Queue", "Properties": {}},
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            # Fires only at the tenth message: nine alerts go unseen.
+            A=alarm(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                {"Fn::GetAtt": ["Dlq", "QueueName"]},
+                threshold=10,
+            ),
+        ),
+        "Dlq holds undelivered alerts, but no alarm on its ApproximateNumberOfMessagesVisible fires at the first one",
+    ),
+    "E9108": (
+        resources(
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            A=alarm("AWS/Events", "FailedInvocations", "RuleName", {"Ref": "R"}),
+        ),
+        resources(
+            R=rule(trail("kms", "DisableKey"), targets=[DLQ_TARGET]),
+            A=alarm(
+                "AWS/Events", "FailedInvocations", "RuleName", {"Ref": "R"}, actions=[]
+            ),
+        ),
+        "R has no alarm on its FailedInvocations (dimension RuleName) that fires at the first one and notifies anyone",
+    ),
+    "E9109": (
+        resources(
+            Key={
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": {"Statement": [CLOUDWATCH_KEY_USE]}},
+            },
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            },
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        resources(
+            Key={
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": {"Statement": [EVENTBRIDGE_KEY_USE]}},
+            },
+            T={
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            },
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        "Key encrypts T, which alarms notify, but its policy does not let cloudwatch.amazonaws.com use kms:Decrypt",
+    ),
+    "E9110": (
+        resources(
+            T={"Type": "AWS::SNS::Topic", "Properties": {}},
+            P=topic_policy(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                }
+            ),
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        resources(
+            T={"Type": "AWS::SNS::Topic", "Properties": {}},
+            P=topic_policy(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sns:Publish",
+                }
+            ),
+            A=alarm("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "q"),
+        ),
+        "P sets the policy of a topic that alarms notify, but does not let cloudwatch.amazonaws.com publish",
+    ),
+    "E9117": (
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+                deny(
+                    "Copies",
+                    ["secretsmanager:AssociateCrossAccountReplica"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+            )
+        ),
+        resources(
+            P=resource_policy(
+                deny(
+                    "Guard",
+                    ["secretsmanager:DeleteSecret"],
+                    ArnNotLike={"aws:PrincipalArn": "arn:aws:iam::1:role/bg"},
+                ),
+            )
+        ),
+        "P guards DeleteSecret but lets anyone AssociateCrossAccountReplica, which copies the value into another account",
+    ),
+    "E9118": (
+        resources(
+            C=rule(trail("secretsmanager", *ALL_MUTATIONS)),
+            S=rule(
+                {
+                    "source": ["aws.secretsmanager"],
+                    "detail-type": ["AWS Service Event via CloudTrail"],
+                    "detail": {
+                        "eventName": sorted(cloudtrail.SECRETS_MANAGER_SERVICE_EVENTS)
+                    },
+                }
+            ),
+        ),
+        resources(
+            C=rule(trail("secretsmanager", *ALL_MUTATIONS)),
+            S=rule(
+                {
+                    "source": ["aws.secretsmanager"],
+                    "detail-type": ["AWS Service Event via CloudTrail"],
+                    "detail": {"eventName": ["RotationFailed"]},
+                }
+            ),
+        ),
+        "C alerts on API calls to secrets, but no rule matches Secrets Manager's service events CancelSecretVersionDelete",
+    ),
+    "E9121": (
+        resources(
+            Secret={
+                **SECRET,
+                "DeletionPolicy": "RetainExceptOnCreate",
+                "UpdateReplacePolicy": "Retain",
+            }
+        ),
+        resources(
+            Secret={
+                **SECRET,
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+            }
+        ),
+        "has DeletionPolicy Retain, which also keeps it after a failed create",
+    ),
+    "E9122": (
+        resources(
+            Secret={**SECRET, "DeletionPolicy": "RetainExceptOnCreate"},
+            P=resource_policy(deletion="RetainExceptOnCreate"),
+        ),
+        resources(
+            Secret={**SECRET, "DeletionPolicy": "RetainExceptOnCreate"},
+            P=resource_policy(),
+        ),
+        "P is deleted with the stack while the secret it guards, Secret, is retained",
+    ),
+}
+
+CASES = {**DELIVERY_AND_POLICY_CASES, **ALARM_AND_GUARD_CASES}

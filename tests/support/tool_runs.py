@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import sys
@@ -98,6 +99,34 @@ def run_tool(
         code = ops_cli.main(argv)
     out, err = capsys.readouterr()
     run = Run(code, out, err + "\n" + caplog.text)
+    assert_said_nothing_secret(run, never_said)
+    return run
+
+
+def run_tool_once(
+    argv: Iterable[str],
+    environment: dict[str, str],
+    never_said: Iterable[str] = (),
+) -> Run:
+    """trading-secrets in this process, for a fixture wider than one test (no capsys there); nothing it says may leak.
+
+    Its stdout and stderr are captured here, its log lines with the latter
+    (the tool logs to whatever sys.stderr is); `environment` is set for the run only.
+    """
+    from generator.ops import cli as ops_cli
+
+    out, err = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("generator")
+    level, handlers = logger.level, list(logger.handlers)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = ops_cli.main(list(argv))
+    # As it was: the tool configures the package's logger for its own run.
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+    run = Run(code, out.getvalue(), err.getvalue())
     assert_said_nothing_secret(run, never_said)
     return run
 
