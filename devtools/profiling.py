@@ -101,25 +101,37 @@ def report(ledger: Ledger, top: int = 12) -> list[str]:
         lines.append(f"  {name:<44} {figures['wall']:>8.1f} {figures['cpu']:>8.1f}")
     total_cpu = sum(figures["cpu"] for figures in ledger.steps.values())
     lines.append(f"  {'all steps':<44} {'':>8} {total_cpu:>8.1f}")
+    lines += _tests(sessions, top)
+    lines += _processes(events)
+    shown = (
+        ledger.directory.relative_to(ROOT)
+        if ledger.directory.is_relative_to(ROOT)
+        else ledger.directory
+    )
+    lines.append(f"  the ledger: {shown}")
+    return lines
 
+
+def _tests(sessions: list[dict[str, Any]], top: int) -> list[str]:
+    """pytest's part: by kind of test, by module, the costliest tests."""
     workers = [s for s in sessions if s["worker"] != "controller"] or sessions
+    tests = [test for session in workers for test in session["tests"]]
     by_kind: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0, 0])
     by_module: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
-    for session in workers:
-        for test in session["tests"]:
-            cpu = test["cpu"] + test["children"]
-            sums = by_kind[test["kind"]]
-            sums[0] += test["wall"]
-            sums[1] += cpu
-            sums[2] += 1
-            by_module[test["module"]][0] += test["wall"]
-            by_module[test["module"]][1] += cpu
-    lines.append("")
-    lines.append(
+    for test in tests:
+        cpu = test["cpu"] + test["children"]
+        sums = by_kind[test["kind"]]
+        sums[0] += test["wall"]
+        sums[1] += cpu
+        sums[2] += 1
+        by_module[test["module"]][0] += test["wall"]
+        by_module[test["module"]][1] += cpu
+    lines = [
+        "",
         f"  pytest, by kind of test (summed over {len(workers)} test process(es); "
-        "wall overlaps between them)"
-    )
-    lines.append(f"  {'kind':<44} {'tests':>8} {'wall s':>8} {'CPU s':>8}")
+        "wall overlaps between them)",
+        f"  {'kind':<44} {'tests':>8} {'wall s':>8} {'CPU s':>8}",
+    ]
     for kind, (wall, cpu, count) in sorted(by_kind.items()):
         lines.append(f"  {kind:<44} {count:>8.0f} {wall:>8.1f} {cpu:>8.1f}")
     set_up = sum(s["before_first_test"]["cpu"] for s in workers)
@@ -135,13 +147,21 @@ def report(ledger: Ledger, top: int = 12) -> list[str]:
     lines.append(
         f"  {'the rest (controller, session teardown)':<44} {'':>8} {'':>8} {unaccounted:>8.1f}"
     )
-    lines.append("")
-    lines.append(f"  the {top} test modules that cost the most CPU")
-    for module, (wall, cpu) in sorted(by_module.items(), key=lambda item: -item[1][1])[
-        :top
-    ]:
+    lines += ["", f"  the {top} test modules that cost the most CPU"]
+    costliest = sorted(by_module.items(), key=lambda item: -item[1][1])[:top]
+    for module, (wall, cpu) in costliest:
         lines.append(f"  {module:<44} {'':>8} {wall:>8.1f} {cpu:>8.1f}")
+    lines += ["", f"  the {top} tests that cost the most CPU"]
+    for test in sorted(tests, key=lambda t: -(t["cpu"] + t["children"]))[:top]:
+        name = test.get("test", test["module"])
+        lines.append(
+            f"  {name[-72:]:<72} {test['wall']:>6.1f} {test['cpu'] + test['children']:>6.1f}"
+        )
+    return lines
 
+
+def _processes(events: list[dict[str, Any]]) -> list[str]:
+    """What every process of the run recorded: stacks, AWS calls, rule loads, programs."""
     started = [e for e in events if e["event"] == "started"]
     programs = collections.Counter(e["program"] for e in started)
     forks = sum(1 for e in events if e["event"] == "forked")
@@ -151,25 +171,12 @@ def report(ledger: Ledger, top: int = 12) -> list[str]:
     for event in events:
         if event["event"] == "exited":
             calls.update(event.get("calls", {}))
-    lines.append("")
-    lines.append(
-        f"  stacks created: {len(stacks)} (CreateStack, and CreateChangeSet of type CREATE)"
-    )
-    lines.append(
-        f"  AWS calls made through botocore by the run's processes: {sum(calls.values())}"
-    )
-    lines.append(
+    return [
+        "",
+        f"  stacks created: {len(stacks)} (CreateStack, and CreateChangeSet of type CREATE)",
+        f"  AWS calls made through botocore by the run's processes: {sum(calls.values())}",
         f"  cfn-lint rule sets loaded: {len(rule_loads)}, in "
-        f"{len({e['pid'] for e in rule_loads})} process(es)"
-    )
-    lines.append(
+        f"{len({e['pid'] for e in rule_loads})} process(es)",
         f"  Python processes started: {len(started)}, and {forks} forked; by program: "
-        + ", ".join(f"{name} {count}" for name, count in programs.most_common())
-    )
-    shown = (
-        ledger.directory.relative_to(ROOT)
-        if ledger.directory.is_relative_to(ROOT)
-        else ledger.directory
-    )
-    lines.append(f"  the ledger: {shown}")
-    return lines
+        + ", ".join(f"{name} {count}" for name, count in programs.most_common()),
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
-from support import profiling
+from support import profiling, verdicts
 from support.grouping import UNIT_GROUP, split_groups
 from support.repository import ROOT
 from support.timings import (
@@ -135,19 +135,33 @@ def root() -> Path:
 
 
 class RememberingLinter(Linter):
-    """The build's linter, remembering its findings for an input it has already linted.
+    """The build's linter, remembering its findings for an input it has already linted, in this run or an earlier one.
 
     cfn-lint's findings depend only on the job (template text, regions,
-    parameters) and the rule set, which is loaded once per session; many tests
-    build the committed templates again, and each lint costs about a second.
-    A test that changes a template or a parameter makes a new job and gets a
-    real lint. Builds that fork lint processes (tests/checks/test_lint.py)
+    parameters) and the rule set; many tests build the committed templates
+    again, and each lint costs about a second. The findings are kept in
+    memory for this run, and on disk (tests/support/verdicts.py) under a key
+    that holds every rule file and cfn-lint's version, so that a warm run
+    skips what it has proven and a changed rule lints everything again. The
+    rule set is loaded only once a job is not remembered. A test that changes
+    a template or a parameter makes a new job and gets a real lint; `lint_now`
+    always lints. Builds that fork lint processes (tests/checks/test_lint.py)
     use the build's own Linter there, not this one.
     """
 
-    def __init__(self, config_file: Path):
-        super().__init__(config_file)
+    def __init__(self, config_file: Path, record: verdicts.LintFindings | None = None):
+        # Not Linter.__init__ yet: loading the rules is the cost this class avoids.
+        self._config_path = config_file
+        self._loaded = False
+        self._record = record
         self._findings: dict[tuple[object, ...], list[str]] = {}
+
+    def lint_now(self, job: LintJob) -> list[str]:
+        """cfn-lint's findings, linted now, whatever is remembered."""
+        if not self._loaded:
+            super().__init__(self._config_path)
+            self._loaded = True
+        return super().lint(job)
 
     def lint(self, job: LintJob) -> list[str]:
         # Every field of the job, so a field added to LintJob is part of the key too.
@@ -156,14 +170,24 @@ class RememberingLinter(Linter):
             for value in (getattr(job, field.name) for field in dataclasses.fields(job))
         )
         if key not in self._findings:
-            self._findings[key] = super().lint(job)
+            recorded = self._record.get(job) if self._record else None
+            if recorded is None:
+                recorded = self.lint_now(job)
+                if self._record:
+                    self._record.put(job, recorded)
+            self._findings[key] = recorded
         return list(self._findings[key])
 
 
 @pytest.fixture(scope="session")
-def linter() -> Linter:
-    """One rule set for the whole session, as the build uses it."""
-    return RememberingLinter(ROOT / ".cfnlintrc")
+def linter() -> RememberingLinter:
+    """One rule set for the whole session, as the build uses it; findings remembered across runs."""
+    return RememberingLinter(
+        ROOT / ".cfnlintrc",
+        verdicts.LintFindings(
+            verdicts.DIRECTORY / "lint-findings", ROOT / ".cfnlintrc"
+        ),
+    )
 
 
 @pytest.fixture(scope="session")

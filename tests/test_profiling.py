@@ -106,7 +106,15 @@ def test_the_report_adds_up_steps_kinds_modules_and_processes(tmp_path):
     _session(
         tmp_path / "pytest-1.json",
         "gw0",
-        [{**unit, "cpu": 3.0, "children": 1.0}, {**unit, "cpu": 1.0, "children": 0.0}],
+        [
+            {**unit, "test": "tests/test_a.py::test_dear", "cpu": 3.0, "children": 1.0},
+            {
+                **unit,
+                "test": "tests/test_a.py::test_cheap",
+                "cpu": 1.0,
+                "children": 0.0,
+            },
+        ],
         cpu=8.0,
         children=1.5,
     )
@@ -148,6 +156,12 @@ def test_the_report_adds_up_steps_kinds_modules_and_processes(tmp_path):
     ) < lines.index(
         next(line for line in lines if "tests/integration/test_b.py" in line)
     )
+    costly = lines[lines.index("  the 12 tests that cost the most CPU") + 1 :][:3]
+    assert [line.split()[0] for line in costly] == [
+        "tests/test_a.py::test_dear",
+        "tests/integration/test_b.py",  # a record without its test's name: its module
+        "tests/test_a.py::test_cheap",
+    ]
     assert "stacks created: 1" in text
     assert "AWS calls made through botocore by the run's processes: 4" in text
     assert "cfn-lint rule sets loaded: 1, in 1 process(es)" in text

@@ -32,7 +32,6 @@ from botocore.exceptions import ClientError
 from support.engine import (
     CLIENT_CONFIG,
     DEPLOY_COLLIDING,
-    DEPLOY_FLAKY,
     DEPLOY_REFUSED,
     DEPLOY_STACK_SET,
     DEPLOY_STACKS,
@@ -59,7 +58,7 @@ from generator.naming import secret_name
 
 DEV, STAGING, PROD = (ENVIRONMENTS[name] for name in ("dev", "staging", "prod"))
 STACKS = DEPLOY_STACKS  # dev and staging: their names differ
-STACK_SET, COLLIDING, FLAKY = DEPLOY_STACK_SET, DEPLOY_COLLIDING, DEPLOY_FLAKY
+STACK_SET, COLLIDING = DEPLOY_STACK_SET, DEPLOY_COLLIDING
 STRICT = DEPLOY_REFUSED
 WAIT = {"Delay": 1, "MaxAttempts": 120}
 
@@ -355,6 +354,53 @@ def test_moving_a_label_needs_the_version_that_holds_it(dev, proxy):
     )
 
 
+def test_a_lost_answer_is_read_back_and_one_that_cannot_be_is_an_unknown_outcome(
+    dev, deploy, proxy, tmp_path
+):
+    proxy.clear()
+    # botocore resends a lost request: the second try meets a change set already running.
+    proxy.add(Fault("ExecuteChangeSet", "drop", times=1))
+    landed = deploy(
+        STACKS,
+        "--env",
+        "dev",
+        "--yes",
+        templates=templates_with(tmp_path / "landed", "dev", retitled("flaky")),
+    )
+    assert landed.code == 0, landed.err
+    assert "the request got no answer" in landed.out
+    assert "trading-dev-secrets deployed in us-east-1" in landed.out
+
+    proxy.clear()
+    # The answer to the execution is lost, and from then on the change set cannot be read.
+    proxy.add(
+        Fault("ExecuteChangeSet", "drop", times=1),
+        Fault("DescribeChangeSet", "error", after="ExecuteChangeSet"),
+        Fault("ExecuteChangeSet", "error", after="ExecuteChangeSet"),
+    )
+    unknown = deploy(
+        STACKS,
+        "--env",
+        "dev",
+        "--yes",
+        templates=templates_with(tmp_path / "unknown", "dev", retitled("flakier")),
+    )
+    proxy.clear()
+    assert unknown.code == 9, unknown.err
+    assert (
+        "got no answer" in unknown.err
+        and "cannot be read back: it may be running" in unknown.err
+    )
+    assert (
+        "aws cloudformation describe-stacks --stack-name trading-dev-secrets --region us-east-1"
+        in unknown.err
+    )
+    # It was running: the tests after this one start from a settled stack.
+    STACKS.client("cloudformation").get_waiter("stack_update_complete").wait(
+        StackName="trading-dev-secrets", WaiterConfig=WAIT
+    )
+
+
 def test_the_stack_policy_is_kept_and_refuses_a_replacement_unless_overridden(
     dev, proxy
 ):
@@ -604,43 +650,6 @@ def test_a_failed_create_says_why_and_spares_the_secrets_that_were_there(
         "trading-secrets: error: the create of trading-dev-secrets in us-east-1 failed and was rolled back: "
         "nothing of it remains; delete the stack before a retry (aws cloudformation delete-stack --stack-name "
         "trading-dev-secrets --region us-east-1)" in failed.err
-    )
-
-
-def test_a_lost_answer_is_read_back_and_one_that_cannot_be_is_an_unknown_outcome(
-    deploy, proxy, cleanup, tmp_path
-):
-    cleanup.append((FLAKY, "trading-dev-secrets"))
-    proxy.clear()
-    # botocore resends a lost request: the second try meets a change set already running.
-    proxy.add(Fault("ExecuteChangeSet", "drop", times=1))
-    landed = deploy(FLAKY, "--env", "dev", "--yes")
-    assert landed.code == 0, landed.err
-    assert "trading-dev-secrets deployed in us-east-1" in landed.out
-
-    proxy.clear()
-    # The answer to the execution is lost, and from then on the change set cannot be read.
-    proxy.add(
-        Fault("ExecuteChangeSet", "drop", times=1),
-        Fault("DescribeChangeSet", "error", after="ExecuteChangeSet"),
-        Fault("ExecuteChangeSet", "error", after="ExecuteChangeSet"),
-    )
-    unknown = deploy(
-        FLAKY,
-        "--env",
-        "dev",
-        "--yes",
-        templates=templates_with(tmp_path, "dev", retitled("flaky")),
-    )
-    proxy.clear()
-    assert unknown.code == 9, unknown.err
-    assert (
-        "got no answer" in unknown.err
-        and "cannot be read back: it may be running" in unknown.err
-    )
-    assert (
-        "aws cloudformation describe-stacks --stack-name trading-dev-secrets --region us-east-1"
-        in unknown.err
     )
 
 

@@ -88,17 +88,15 @@ class Account:
 # accounts of their own for each module that needs the real names
 # (`trading/<env>/...`): listed here, so that no two modules share one.
 DEFAULT = Account("000000000000")  # test_deployment (taskcat)
-OPERATIONS = Account("111111111111")  # test_operations
+OPERATIONS = Account("111111111111")  # test_operations, good days and bad
 TAMPERING = Account("444444444444")  # test_tampering (the alert path and the gate)
-FAULTS = Account("666666666666")  # test_faults
 BROKEN = Account("777777777777")  # test_broken_templates
 # test_deploy: the proxy's refusals that make no stack; dev and staging; prod's
-# stack set; a create that collides; lost answers.
+# stack set; a create that collides.
 DEPLOY_REFUSED = Account("888888888888")
 DEPLOY_STACKS = Account("999999999999")
 DEPLOY_STACK_SET = Account("999999999998")
 DEPLOY_COLLIDING = Account("999999999997")
-DEPLOY_FLAKY = Account("999999999996")
 TRYOUT = Account("999999999990")  # test_docs_tryout
 
 

@@ -58,6 +58,7 @@ class Profile:
         yield
         self.tests.append(
             {
+                "test": item.nodeid,
                 "module": item.nodeid.split("::")[0],
                 "kind": kind_of(item),
                 "wall": time.monotonic() - wall,

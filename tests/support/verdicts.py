@@ -1,4 +1,4 @@
-"""What a slow, deterministic scanner said about files that have not changed since: checkov, the cfn-lint CLI.
+"""What a slow, deterministic scanner said about inputs that have not changed since: checkov, the cfn-lint CLI, cfn-lint's API.
 
 Like the build's lint cache (generator/checks/lint_cache.py), but for a whole
 command's output. The key holds everything the output depends on: the
@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from generator.checks.lint import LintJob
 from support.repository import ROOT
 
 # Bump when what a key covers changes, to orphan every older record.
@@ -100,3 +101,43 @@ def run(
         scratch.write_text(json.dumps(fields))
         scratch.replace(record)
     return fresh
+
+
+class LintFindings:
+    """cfn-lint's findings for a job, as the session's linter (tests/conftest.py) found them before.
+
+    The key is the build's lint-cache key (the template, its regions and
+    parameter values, .cfnlintrc, every rule file, cfn-lint's version) and the
+    parameter file's name, which a finding may quote. Unlike the build's cache
+    it keeps findings, not only passes: a test asserts on them either way.
+    """
+
+    def __init__(self, directory: Path, lint_config: Path):
+        from generator.checks.lint_cache import LintVerdictCache
+
+        self._directory = directory
+        self._keys = LintVerdictCache(directory, lint_config)
+
+    def _path(self, job: LintJob) -> Path:
+        material = json.dumps(
+            [FORMAT, self._keys.key(job), job.parameter_source, list(job.regions)]
+        )
+        return self._directory / f"{hashlib.sha256(material.encode()).hexdigest()}.json"
+
+    def get(self, job: LintJob) -> list[str] | None:
+        try:
+            findings = json.loads(self._path(job).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(findings, list) or not all(
+            isinstance(f, str) for f in findings
+        ):
+            return None
+        return findings
+
+    def put(self, job: LintJob, findings: list[str]) -> None:
+        path = self._path(job)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_text(json.dumps(findings))
+        scratch.replace(path)
