@@ -37,7 +37,7 @@ def _not_installed(missing: ModuleNotFoundError) -> NoReturn:
 # Only what parsing the command line and starting cfn-lint need: the rest
 # (troposphere, awacs, the checks) is imported once cfn-lint has begun loading.
 try:
-    from generator.checks.lint_workers import LintWorkers
+    from generator.checks.lint import LintWorkers
     from generator.cli import (
         OneLineErrorParser,
         configure_logging,

@@ -49,13 +49,6 @@ def _role_names(name: str, description: str, *, required: bool) -> Parameter:
     )
 
 
-def guarded_parameters(env: Environment) -> tuple[str, ...]:
-    """The parameters a guarded environment must set to a non-empty value (the template requires them)."""
-    return (
-        (BREAK_GLASS_ROLE, DEPLOYER_ROLES) if env.deny_delete_except_break_glass else ()
-    )
-
-
 def declarations(env: Environment) -> list[Parameter]:
     """Stack parameters: who reads, who operates, who deploys, who may delete, who hears alerts."""
     guarded = env.deny_delete_except_break_glass
