@@ -146,3 +146,27 @@ def test_resume_and_from_stdin_do_not_go_together(capsys):
     ]
     assert ops_cli.main(argv) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_the_console_entry_runs_the_tool_and_gives_ctrl_c_back_to_it(
+    monkeypatch, capsys
+):
+    """generator.ops.entry:main, the console script's target, in this process: the tool's exit code, its one line."""
+    import signal
+
+    from generator.ops import entry
+
+    handlers = {
+        number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    monkeypatch.setattr(sys, "argv", ["trading-secrets", "status", "--env", "qa"])
+    try:
+        assert entry.main() == 2
+        # Loaded: Ctrl-C is a KeyboardInterrupt again, for the tool's own one-line handling.
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert capsys.readouterr().err.splitlines() == [
+        "trading-secrets: error: argument --env: unknown environment 'qa'; valid: dev, staging, prod"
+    ]
