@@ -14,9 +14,9 @@ import json
 from typing import Any
 
 import pytest
-from support.cfn_resolve import resolve
 
 from generator.catalogue import ALPACA, ALPHAVANTAGE
+from generator.resolve import resolve
 
 # principalmapper predates Python 3.10, where these aliases went away.
 collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
@@ -25,7 +25,6 @@ collections.MutableMapping = collections.abc.MutableMapping  # type: ignore[attr
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # noqa: E402
 from principalmapper.common import Node, Policy  # noqa: E402
 from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
-from support.cfn_resolve import Deployment  # noqa: E402
 from support.repository import ROOT  # noqa: E402
 
 from generator.build import generate  # noqa: E402
@@ -34,6 +33,7 @@ from generator.environments import ENVIRONMENTS  # noqa: E402
 from generator.naming import secret_name  # noqa: E402
 from generator.parameter_files import load_parameter_file, parameter_file_path  # noqa: E402
 from generator.policies import STACK_SET_EXECUTION_ROLE  # noqa: E402
+from generator.resolve import Deployment  # noqa: E402
 
 ACCOUNT, OTHER_ACCOUNT, REGION = "111122223333", "444455556666", "us-east-1"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from support.cfn_resolve import Deployment, resolve
 from support.repository import ENV_NAMES, resources_of_type
 
 from generator import tagging
@@ -19,6 +18,7 @@ from generator.alert_rules import (
 from generator.build import generate
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS, get_environment
+from generator.resolve import Deployment, resolve
 
 SECRET_CASES = [(env, spec.logical_id) for env in ENV_NAMES for spec in CATALOGUE]
 SECRET_IDS = [f"{env}-{logical_id}" for env, logical_id in SECRET_CASES]
