@@ -64,6 +64,43 @@ SERVICE_EVENTS = (
     "RotationSucceeded",
     "StartSecretVersionDelete",
 )
+# The calls that change the alert path itself, by the service that logs them
+# (CloudTrail event names): a rule redirected or switched off, a target removed,
+# the topic's policy, key or subscribers changed, the dead-letter queue purged,
+# an alarm silenced. Each changes nothing about a secret, yet can stop every
+# alert; rule E9123 holds the same list, and a unit test holds both to
+# botocore's service models.
+ALERT_PATH_CALLS: dict[str, tuple[str, ...]] = {
+    "events": ("DeleteRule", "DisableRule", "PutRule", "PutTargets", "RemoveTargets"),
+    "sns": (
+        "AddPermission",
+        "DeleteTopic",
+        "RemovePermission",
+        "SetSubscriptionAttributes",
+        "SetTopicAttributes",
+        "Subscribe",
+        "Unsubscribe",
+    ),
+    "sqs": (
+        "AddPermission",
+        "DeleteQueue",
+        "PurgeQueue",
+        "RemovePermission",
+        "SetQueueAttributes",
+    ),
+    "cloudwatch": ("DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm"),
+}
+# The steps of trading-secrets itself that change the alert path by design:
+# alerts-test's temporary subscription, and the dead-letter queue's purge once
+# its messages are read. The tool names itself in its user agent for those
+# calls (generator/ops/aws.py), and the rule does not match them.
+TOOL_ALERT_PATH_STEPS = {"sns": ("Subscribe", "Unsubscribe"), "sqs": ("PurgeQueue",)}
+TOOL_USER_AGENT = "trading-secrets/alert-path"
+# CloudFormation's own calls on every deploy (PutRule, PutTargets, Subscribe,
+# SetTopicAttributes...) carry this, set by AWS (CloudTrail User Guide,
+# "CloudTrail userIdentity element", invokedBy).
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+
 CLOUDTRAIL_API_CALL = "AWS API Call via CloudTrail"
 CLOUDTRAIL_SERVICE_EVENT = "AWS Service Event via CloudTrail"
 
@@ -136,9 +173,80 @@ def _key_pattern(key: Key) -> dict[str, Any]:
     )
 
 
-def alert_rules(env: Environment, secrets_key: Key, alerts_key: Key) -> list[AlertRule]:
+def _alert_path_pattern(
+    env: Environment, topic: Topic, dead_letters: Queue
+) -> dict[str, Any]:
+    """Every call in ALERT_PATH_CALLS on this stack's rules, topic, queue and alarms, but CloudFormation's and the tool's own."""
+    named = [{"prefix": naming.resource_name(env, "")}]
+    # Named by the caller's URL, whose host can differ (legacy endpoints): match its account and name.
+    queue = [
+        {
+            "suffix": Sub(
+                f"/${{AWS::AccountId}}/{naming.alert_dead_letter_queue_name(env)}"
+            )
+        }
+    ]
+    subscription = [{"prefix": Sub(f"${{{topic.title}}}:")}]
+    by_what = {
+        ("events", "name"): named,
+        ("events", "rule"): named,
+        ("sns", "topicArn"): [Ref(topic)],
+        ("sns", "subscriptionArn"): subscription,
+        ("sqs", "queueUrl"): queue,
+        ("cloudwatch", "alarmName"): named,
+        ("cloudwatch", "alarmNames"): named,
+    }
+    # Which request parameter names the resource, per call (CloudTrail records the request's parameters in camel case).
+    parameter = {
+        ("events", "PutTargets"): "rule",
+        ("events", "RemoveTargets"): "rule",
+        ("sns", "SetSubscriptionAttributes"): "subscriptionArn",
+        ("sns", "Unsubscribe"): "subscriptionArn",
+        ("cloudwatch", "PutMetricAlarm"): "alarmName",
+        ("cloudwatch", "DeleteAlarms"): "alarmNames",
+        ("cloudwatch", "DisableAlarmActions"): "alarmNames",
+    }
+    default = {"events": "name", "sns": "topicArn", "sqs": "queueUrl"}
+    branches: dict[tuple[str, str, bool], list[str]] = {}
+    for service, calls in ALERT_PATH_CALLS.items():
+        for call in calls:
+            key = parameter.get((service, call), default.get(service, ""))
+            by_tool = call in TOOL_ALERT_PATH_STEPS.get(service, ())
+            branches.setdefault((service, key, by_tool), []).append(call)
+    alternatives = []
+    for (service, key, by_tool), names in sorted(branches.items()):
+        # No eventSource: the pattern's source names the services, and each
+        # request parameter below is one service's.
+        branch: dict[str, Any] = {
+            "eventName": sorted(names),
+            "requestParameters": {key: by_what[(service, key)]},
+        }
+        if by_tool:
+            branch["userAgent"] = [
+                {"anything-but": {"wildcard": f"*{TOOL_USER_AGENT}*"}}
+            ]
+        alternatives.append(branch)
+    return {
+        "source": sorted(f"aws.{service}" for service in ALERT_PATH_CALLS),
+        "detail-type": [CLOUDTRAIL_API_CALL],
+        "detail": {
+            "userIdentity": {
+                "invokedBy": [{"anything-but": CLOUDFORMATION}, {"exists": False}]
+            },
+            "$or": alternatives,
+        },
+    }
+
+
+def alert_rules(
+    env: Environment,
+    secrets_key: Key,
+    alerts_key: Key,
+    topic: Topic,
+    dead_letters: Queue,
+) -> list[AlertRule]:
     """Changes to the secrets, denied reads, reads of a secret pending deletion, Secrets Manager's own events,
-    and changes that break either key."""
+    changes that break either key, and changes to the alert path itself."""
     return [
         AlertRule(
             "SecretChangeRule",
@@ -202,6 +310,17 @@ def alert_rules(env: Environment, secrets_key: Key, alerts_key: Key) -> list[Ale
             naming.resource_name(env, "alerts-key-changes"),
             "Disabling, deleting or re-permissioning the alerting key of",
             _key_pattern(alerts_key),
+            MUTATING_EVENTS,
+            to_queue=True,
+        ),
+        AlertRule(
+            # A rule, topic, subscription, queue or alarm of the alert path
+            # changed: the topic may be what changed, so straight to the queue,
+            # where `trading-secrets status` tells it from an undelivered alert.
+            "AlertPathChangeRule",
+            naming.resource_name(env, "alert-path-changes"),
+            "Changes to the alert path of",
+            _alert_path_pattern(env, topic, dead_letters),
             MUTATING_EVENTS,
             to_queue=True,
         ),

@@ -29,7 +29,7 @@ from generator.leaks import redact
 from generator.parameter_files import (
     load_parameter_file,
     parameter_file_path,
-    refuse_lockout,
+    refuse_unworkable,
 )
 from generator.stack_policy import STACK_POLICY_FILE_NAME, render_stack_policy
 from generator.template import build_template, render
@@ -96,7 +96,7 @@ def _draft(
     started = time.perf_counter()
     source = parameter_file_path(params_dir, env)
     parameters = load_parameter_file(source)
-    refuse_lockout(env, parameters, source)
+    refuse_unworkable(env, parameters, source)
     template = build_template(env, catalogue)
     job = LintJob(render(template), env.regions, parameters, str(source))
     key = cache.key(job)

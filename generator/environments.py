@@ -29,6 +29,9 @@ class Environment:
     cost_center: str
     data_classification: str
     rotation_interval_days: int
+    # Its alerts must reach a person: the parameter file names a subscriber,
+    # and the go-live gate wants the subscription confirmed.
+    requires_alert_subscriber: bool
     # Deployed as a self-managed stack set (one stack per region, run by each
     # target account's AWSCloudFormationStackSetExecutionRole), not as a stack.
     deployed_as_stack_set: bool = False
@@ -65,6 +68,7 @@ _DEV = Environment(
     cost_center="trading-dev",
     data_classification="internal",
     rotation_interval_days=180,
+    requires_alert_subscriber=False,
 )
 # The one precedence: each environment is the one before it, plus what it changes.
 _STAGING = dataclasses.replace(
@@ -75,6 +79,7 @@ _STAGING = dataclasses.replace(
     cost_center="trading-staging",
     data_classification="confidential",
     rotation_interval_days=90,
+    requires_alert_subscriber=True,
 )
 _PROD = dataclasses.replace(
     _STAGING,

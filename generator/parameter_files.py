@@ -11,7 +11,7 @@ from pathlib import Path
 from generator.environments import Environment
 from generator.errors import ConfigurationError
 from generator.files import printable, read_regular_text
-from generator.stack_parameters import DEPLOYER_ROLES, READER_ROLES
+from generator.stack_parameters import ALERT_EMAIL, DEPLOYER_ROLES, READER_ROLES
 
 PARAMETER_FILE_NAME = "secrets.json"
 # Far more than the stack's parameters can hold (200 of at most 4,096 bytes each
@@ -64,6 +64,32 @@ def cloudformation_parameters(values: dict[str, str]) -> list[dict[str, str]]:
     return [
         {"ParameterKey": key, "ParameterValue": value} for key, value in values.items()
     ]
+
+
+def refuse_unworkable(env: Environment, values: dict[str, str], source: Path) -> None:
+    """Refuse parameters with which the stack cannot work as designed: one line, exit 2, before anything else.
+
+    The build and `trading-secrets deploy` both call this.
+    """
+    refuse_lockout(env, values, source)
+    refuse_silent_alerts(env, values, source)
+
+
+def refuse_silent_alerts(
+    env: Environment, values: dict[str, str], source: Path
+) -> None:
+    """Refuse a staging or prod parameter file whose alerts would reach nobody.
+
+    EventBridge and the alarms publish to a topic with no subscriber without
+    a failure: nothing is delivered, no metric moves, no message reaches the
+    dead-letter queue (SNS API Reference, Subscribe).
+    """
+    if env.requires_alert_subscriber and not values.get(ALERT_EMAIL):
+        raise ConfigurationError(
+            f"parameter file {printable(str(source))}: {ALERT_EMAIL} names no subscriber, so no alert would "
+            f"reach anyone in {env.name}: name the address that receives them (its owner confirms the "
+            "subscription)"
+        )
 
 
 def refuse_lockout(env: Environment, values: dict[str, str], source: Path) -> None:

@@ -49,6 +49,32 @@ def _role_names(name: str, description: str, *, required: bool) -> Parameter:
     )
 
 
+# Dot-separated labels that cannot hold a dot: one way to split an address, so
+# matching is linear in its length.
+EMAIL_ADDRESS = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+
+
+def _alert_email(env: Environment) -> Parameter:
+    """Who the alerts reach; where they must reach a person, not empty."""
+    if env.requires_alert_subscriber:
+        return Parameter(
+            ALERT_EMAIL,
+            Type="String",
+            AllowedPattern=EMAIL_ADDRESS,
+            ConstraintDescription="one email address: the alerts must reach a person",
+            Description="Email address subscribed to secret alerts; its owner must confirm the subscription "
+            "(the go-live gate fails until then).",
+        )
+    return Parameter(
+        ALERT_EMAIL,
+        Type="String",
+        Default="",
+        AllowedPattern=f"^$|{EMAIL_ADDRESS}",
+        ConstraintDescription="empty, or one email address",
+        Description="Email address subscribed to secret alerts. Empty: no subscription.",
+    )
+
+
 def declarations(env: Environment) -> list[Parameter]:
     """Stack parameters: who reads, who operates, who deploys, who may delete, who hears alerts."""
     guarded = env.deny_delete_except_break_glass
@@ -78,16 +104,7 @@ def declarations(env: Environment) -> list[Parameter]:
             ),
             required=guarded,
         ),
-        Parameter(
-            ALERT_EMAIL,
-            Type="String",
-            Default="",
-            # Dot-separated labels that cannot hold a dot: one way to split an
-            # address, so matching is linear in its length.
-            AllowedPattern=r"^$|^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$",
-            ConstraintDescription="empty, or one email address",
-            Description="Email address subscribed to secret alerts. Empty: no subscription.",
-        ),
+        _alert_email(env),
     ]
     if guarded:
         result.append(

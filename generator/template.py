@@ -56,7 +56,7 @@ def build_template(
     alerts_key, alerts_alias = resources.alerts_key(env)
     topic = alerts.alert_topic(env, alerts_key)
     dead_letters = alerts.dead_letter_queue(env)
-    watched = alert_rules.alert_rules(env, key, alerts_key)
+    watched = alert_rules.alert_rules(env, key, alerts_key, topic, dead_letters)
     rules = alert_rules.rule_resources(env, watched, topic, dead_letters)
     template.add_resource([alerts_key, alerts_alias])
     template.add_resource(

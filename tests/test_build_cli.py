@@ -210,7 +210,7 @@ def test_parameter_file_that_misses_a_parameter_fails_validation(
     tmp_path, params_copy, capsys
 ):
     (params_copy / "prod/secrets.json").write_text(
-        '[{"ParameterKey": "AlertEmail", "ParameterValue": ""},'
+        '[{"ParameterKey": "AlertEmail", "ParameterValue": "ops@example.com"},'
         ' {"ParameterKey": "DeployerRoleNames", "ParameterValue": "deployer"}]'
     )
     assert (
@@ -249,15 +249,38 @@ LOCKED_OUT = {
         "would be denied its own reads of the secrets",
     ),
 }
+SILENT = {
+    env_name: (
+        env_name,
+        {"AlertEmail": ""},
+        f"AlertEmail names no subscriber, so no alert would reach anyone in {env_name}",
+    )
+    for env_name in ("staging", "prod")
+}
 
 
 @pytest.mark.usefixtures("lint_in_this_process")
 @pytest.mark.parametrize(
-    "env_name, changes, message", LOCKED_OUT.values(), ids=list(LOCKED_OUT)
+    "env_name, changes, message",
+    [
+        *(
+            (*case[:2], f"{case[2]}: name the role it deploys as")
+            for case in LOCKED_OUT.values()
+        ),
+        *(
+            (
+                *case[:2],
+                f"{case[2]}: name the address that receives them (its owner confirms the subscription)",
+            )
+            for case in SILENT.values()
+        ),
+    ],
+    ids=[*LOCKED_OUT, *(f"{name}-no-alert-subscriber" for name in SILENT)],
 )
-def test_a_parameter_file_that_would_lock_cloudformation_out_is_one_line_and_exit_2(
+def test_a_parameter_file_the_stack_cannot_work_with_is_one_line_and_exit_2(
     tmp_path, params_copy, capsys, env_name, changes, message
 ):
+    """CloudFormation locked out of its own stack, or alerts that would reach nobody."""
     path = params_copy / env_name / "secrets.json"
     values = {**committed_parameters(env_name), **changes}
     path.write_text(
@@ -275,9 +298,7 @@ def test_a_parameter_file_that_would_lock_cloudformation_out_is_one_line_and_exi
     )
     err = capsys.readouterr().err.splitlines()
     assert code == 2
-    assert err == [
-        f"build.py: error: parameter file {path}: {message}: name the role it deploys as"
-    ]
+    assert err == [f"build.py: error: parameter file {path}: {message}"]
     assert not out.exists()
 
 
@@ -341,8 +362,8 @@ def test_an_unchanged_template_is_not_linted_again_until_something_in_its_key_ch
     # A parameter value is part of the key: only that environment is linted again.
     path = params_copy / "staging/secrets.json"
     edited = path.read_text().replace(
-        '{"ParameterKey": "AlertEmail", "ParameterValue": ""}',
-        '{"ParameterKey": "AlertEmail", "ParameterValue": "ops@example.com"}',
+        '"ParameterValue": "trading-staging-alerts@example.invalid"',
+        '"ParameterValue": "ops@example.com"',
     )
     assert edited != path.read_text()
     path.write_text(edited)

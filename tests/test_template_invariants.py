@@ -177,7 +177,8 @@ def test_alert_topic_is_encrypted_and_rules_target_it_with_a_dead_letter_queue(
         "SecretServiceEventRule",
         "KeyChangeRule",
     }
-    assert set(rules) == to_topic | {"AlertsKeyChangeRule"}
+    to_queue = {"AlertsKeyChangeRule", "AlertPathChangeRule"}
+    assert set(rules) == to_topic | to_queue
     for logical_id in to_topic:
         assert rules[logical_id]["Properties"]["Targets"] == [
             {
@@ -188,13 +189,14 @@ def test_alert_topic_is_encrypted_and_rules_target_it_with_a_dead_letter_queue(
                 "Id": "AlertTopic",
             }
         ]
-    # The alerting key's own tampering goes where no customer key is needed.
-    assert rules["AlertsKeyChangeRule"]["Properties"]["Targets"] == [
-        {
-            "Arn": {"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]},
-            "Id": "AlertDeadLetterQueue",
-        }
-    ]
+    # The alerting key's own tampering, and the alert path's, go where no customer key or topic is needed.
+    for logical_id in to_queue:
+        assert rules[logical_id]["Properties"]["Targets"] == [
+            {
+                "Arn": {"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]},
+                "Id": "AlertDeadLetterQueue",
+            }
+        ]
     for logical_id, rule in rules.items():
         assert rule["Properties"]["Name"].startswith(f"trading-{env_name}-secrets-"), (
             logical_id

@@ -143,7 +143,9 @@ WITHOUT_BREAK_GLASS = {k: v for k, v in PROD.items() if k != "BreakGlassRoleName
         ({**PROD, "Extra": "x"}, ["p.json: parameter Extra is not in the template"]),
         (
             {**PROD, "AlertEmail": "not-an-email"},
-            ["p.json: parameter AlertEmail does not match empty, or one email address"],
+            [
+                "p.json: parameter AlertEmail does not match one email address: the alerts must reach a person"
+            ],
         ),
         (
             {**PROD, "ReaderRoleNames": "a, b"},

@@ -381,6 +381,29 @@ def test_usage_errors_are_one_line_and_exit_2_before_aws_is_called(
     ]
 
 
+@pytest.mark.parametrize("env", [STAGING, PROD], ids=["staging", "prod"])
+def test_a_parameter_file_whose_alerts_reach_nobody_is_refused_as_the_build_refuses_it(
+    env, tmp_path: Path, capsys, monkeypatch
+):
+    import shutil
+
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    path = params / env.name / "secrets.json"
+    path.write_text(
+        path.read_text().replace(f"trading-{env.name}-alerts@example.invalid", "")
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached
+    code = ops_cli.main(
+        ["deploy", "--env", env.name, "--yes", "--params-dir", str(params)]
+    )
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"trading-secrets: error: parameter file {path}: AlertEmail names no subscriber, so no alert would "
+        f"reach anyone in {env.name}: name the address that receives them (its owner confirms the subscription)"
+    ]
+
+
 def test_a_stale_stack_policy_or_an_oversized_template_is_refused(tmp_path: Path):
     import shutil
 

@@ -79,8 +79,16 @@ def _cloudtrail(pattern: Any, service: str) -> TypeGuard[dict[str, Any]]:
 
 
 def _event_names(pattern: dict[str, Any]) -> list[Any]:
+    """The event names `pattern` matches, those of its `$or` branches too; [] when any call matches."""
     detail = pattern.get("detail", {})
-    return _as_list(detail.get("eventName", [])) if isinstance(detail, dict) else []
+    if not isinstance(detail, dict):
+        return []
+    if "eventName" in detail:
+        return _as_list(detail["eventName"])
+    branches = [b for b in _as_list(detail.get("$or", [])) if isinstance(b, dict)]
+    if not branches or any("eventName" not in branch for branch in branches):
+        return []
+    return [name for branch in branches for name in _as_list(branch["eventName"])]
 
 
 def _read_only_names(pattern: dict[str, Any]) -> list[str]:

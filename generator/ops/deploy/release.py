@@ -27,7 +27,7 @@ from generator.parameter_files import (
     cloudformation_parameters,
     load_parameter_file,
     parameter_file_path,
-    refuse_lockout,
+    refuse_unworkable,
 )
 from generator.stack_policy import STACK_POLICY_FILE_NAME, render_stack_policy
 
@@ -117,7 +117,7 @@ def load_release(env: Environment, templates_dir: Path, params_dir: Path) -> Rel
         raise ConfigurationError(f"{shown} is not a CloudFormation template")
     source = parameter_file_path(params_dir, env)
     values = load_parameter_file(source)
-    refuse_lockout(env, values, source)
+    refuse_unworkable(env, values, source)
     if problems := parameter_problems(template, values, str(source)):
         raise ConfigurationError("; ".join(problems))
     policy_path = templates_dir / env.name / STACK_POLICY_FILE_NAME
