@@ -26,6 +26,7 @@ from support.rule_fragments import (
     without_eventbridge_key_use,
 )
 
+from generator.checks.cfn_rules import watchers
 from generator.checks.lint import LintJob
 from generator.parameter_files import load_parameter_file
 
@@ -94,6 +95,7 @@ def test_a_second_rule_state_or_any_path_variant_does_not_hide_a_fault():
 FIXTURES = ROOT / "tests" / "fixtures"
 BEFORE_ROLE_NAMES = FIXTURES / "templates-before-role-names"
 BEFORE_ALERT_KEY = FIXTURES / "templates-before-alert-key"
+BEFORE_ALERT_PATH = FIXTURES / "templates-before-alert-path"
 # The defect each rule is named for, in the templates as they were (set, env, rule id, how many findings).
 BEFORE_FINDINGS = [
     ("before-aws-checks", "dev", "E9101", 2),
@@ -127,6 +129,10 @@ BEFORE_FINDINGS = [
     ("before-alert-key", "dev", "E9119", 1),
     ("before-alert-key", "staging", "E9119", 1),
     ("before-alert-key", "prod", "E9119", 1),
+    # Nothing watching the alert path itself: RemoveTargets or an Unsubscribe silences every alert.
+    ("before-alert-path", "dev", "E9123", 1),
+    ("before-alert-path", "staging", "E9123", 1),
+    ("before-alert-path", "prod", "E9123", 1),
 ]
 
 
@@ -142,6 +148,7 @@ def _fixture_parameters() -> dict[tuple[str, str], tuple[str, dict[str, str]]]:
         for name, directory in (
             ("before-role-names", BEFORE_ROLE_NAMES),
             ("before-alert-key", BEFORE_ALERT_KEY),
+            ("before-alert-path", BEFORE_ALERT_PATH),
         ):
             found[(name, env)] = load_parameter_file(directory / f"{env}.params.json")
     return {
@@ -150,8 +157,7 @@ def _fixture_parameters() -> dict[tuple[str, str], tuple[str, dict[str, str]]]:
     }
 
 
-# The tests that read every old template's findings run in one test process,
-# which lints those nine templates once.
+# The tests that read every old template's findings lint each of those templates once.
 @pytest.fixture(scope="module")
 def before_findings(linter) -> dict[tuple[str, str], list[str]]:
     """cfn-lint (the build's linter, rules and all) over each template as it was."""
@@ -212,3 +218,19 @@ def test_e9105_catches_a_key_policy_that_shuts_eventbridge_out_of_todays_templat
         "events.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt without a Condition: "
         "no alert would be delivered"
     ]
+
+
+def test_the_alert_path_calls_are_the_generators_and_each_a_mutating_operation_of_botocores_model():
+    """E9123's literal list (it loads with cfn-lint alone) is the generator's, and names real operations."""
+    import botocore.session
+
+    from generator.alert_rules import ALERT_PATH_CALLS
+
+    assert {
+        service: frozenset(calls) for service, calls in ALERT_PATH_CALLS.items()
+    } == watchers.ALERT_PATH_CALLS
+    session = botocore.session.get_session()
+    for service, calls in watchers.ALERT_PATH_CALLS.items():
+        operations = set(session.get_service_model(service).operation_names)
+        assert calls <= operations, (service, sorted(calls - operations))
+        assert not [c for c in calls if c.startswith(("Get", "List", "Describe"))]

@@ -9,9 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from generator.checks import cfn_rules
-from generator.checks.cfn_rules import (
-    cloudtrail,
-)
+from generator.checks.cfn_rules import cloudtrail, watchers
 from support.repository import ROOT
 
 BEFORE = ROOT / "tests" / "fixtures" / "templates-before-aws-checks"
@@ -185,6 +183,40 @@ def topic_policy(*statements: dict[str, Any]) -> dict[str, Any]:
             "PolicyDocument": {"Statement": list(statements)},
         },
     }
+
+
+ALL_ALERT_PATH_CALLS = sorted(
+    {call for calls in watchers.ALERT_PATH_CALLS.values() for call in calls}
+)
+
+
+def alert_path(calls: list[str], to: str) -> dict[str, Any]:
+    """An alert rule R on topic T, and a rule Watch on `calls` to the alert path, delivering to `to`."""
+    target = {"Ref": "T"} if to == "T" else {"Fn::GetAtt": [to, "Arn"]}
+    return resources(
+        T={"Type": "AWS::SNS::Topic", "Properties": {}},
+        Q={"Type": "AWS::SQS::Queue", "Properties": {}},
+        R=rule(
+            trail("secretsmanager", "PutSecretValue"),
+            targets=[{"Id": "T", "Arn": {"Ref": "T"}}],
+        ),
+        Watch=rule(
+            {
+                "source": ["aws.events", "aws.sns", "aws.sqs", "aws.cloudwatch"],
+                "detail-type": ["AWS API Call via CloudTrail"],
+                "detail": {
+                    "userIdentity": {
+                        "invokedBy": [
+                            {"anything-but": "cloudformation.amazonaws.com"},
+                            {"exists": False},
+                        ]
+                    },
+                    "$or": [{"eventName": calls}],
+                },
+            },
+            targets=[{"Id": "W", "Arn": target}],
+        ),
+    )
 
 
 def encrypted_alert_topic(*key_statements: dict[str, Any]) -> dict[str, Any]:
@@ -737,6 +769,11 @@ ALARM_AND_GUARD_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
             P=resource_policy(),
         ),
         "P is deleted with the stack while the secret it guards, Secret, is retained",
+    ),
+    "E9123": (
+        alert_path(ALL_ALERT_PATH_CALLS, to="Q"),
+        alert_path([c for c in ALL_ALERT_PATH_CALLS if c != "RemoveTargets"], to="T"),
+        "Watch watches the alert path but misses (it must deliver straight to a queue), RemoveTargets",
     ),
 }
 

@@ -182,3 +182,133 @@ class RuleFailuresHaveAnAlarm(CloudFormationLintRule):
                     )
                 )
         return matches
+
+
+# The calls that change the alert path itself, by service: literal here, since
+# this file loads with cfn-lint alone; tests/checks/test_cfn_rules.py holds it
+# to the generator's own list and to botocore's service models.
+ALERT_PATH_CALLS: dict[str, frozenset[str]] = {
+    "events": frozenset(
+        {"DeleteRule", "DisableRule", "PutRule", "PutTargets", "RemoveTargets"}
+    ),
+    "sns": frozenset(
+        {
+            "AddPermission",
+            "DeleteTopic",
+            "RemovePermission",
+            "SetSubscriptionAttributes",
+            "SetTopicAttributes",
+            "Subscribe",
+            "Unsubscribe",
+        }
+    ),
+    "sqs": frozenset(
+        {
+            "AddPermission",
+            "DeleteQueue",
+            "PurgeQueue",
+            "RemovePermission",
+            "SetQueueAttributes",
+        }
+    ),
+    "cloudwatch": frozenset({"DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm"}),
+}
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+
+
+def _pattern_event_names(detail: dict[str, Any]) -> set[str]:
+    """Event names a pattern's detail matches, in its `$or` branches too."""
+    names = {n for n in as_list(detail.get("eventName", [])) if isinstance(n, str)}
+    for branch in as_list(detail.get("$or", [])):
+        if isinstance(branch, dict):
+            names |= {
+                n for n in as_list(branch.get("eventName", [])) if isinstance(n, str)
+            }
+    return names
+
+
+def _leaves_out_cloudformation(detail: dict[str, Any]) -> bool:
+    """Whether userIdentity.invokedBy excludes CloudFormation's own calls (every deploy makes some)."""
+    identity = detail.get("userIdentity")
+    invoked_by = identity.get("invokedBy") if isinstance(identity, dict) else None
+    return any(
+        isinstance(test, dict) and CLOUDFORMATION in as_list(test.get("anything-but"))
+        for test in as_list(invoked_by)
+    )
+
+
+class AlertPathChangesRaiseAnAlert(CloudFormationLintRule):
+    id = "E9123"
+    shortdesc = "Changes to the alert path itself must raise an alert that does not go through it"
+    description = (
+        "RemoveTargets leaves a rule ENABLED with nothing to invoke, so FailedInvocations never moves; an "
+        "Unsubscribe or a changed topic policy or key silences every alert, and none of them touches a secret. "
+        "A rule must match these calls (EventBridge, SNS, SQS and CloudWatch) and deliver straight to a "
+        "queue, not through the topic it watches, leaving out CloudFormation's own calls (userIdentity "
+        "invokedBy), which every deploy makes. Source: Amazon EventBridge API Reference, 'RemoveTargets'; "
+        "AWS CloudTrail User Guide, 'CloudTrail userIdentity element'."
+    )
+    source_url = "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RemoveTargets.html"
+    tags = ["resources", "events", "sns", "sqs", "cloudwatch"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        resources = cfn.template.get("Resources", {})
+        rules = list(resources_of_type(cfn, "AWS::Events::Rule"))
+        alerting = [
+            rule_id
+            for rule_id, properties in rules
+            for target in as_list(properties.get("Targets", []))
+            if isinstance(target, dict)
+            and resources.get(referenced(target.get("Arn")) or "", {}).get("Type")
+            == "AWS::SNS::Topic"
+        ]
+        if not alerting:
+            return []  # no alert path here to watch
+        wanted = {call for calls in ALERT_PATH_CALLS.values() for call in calls}
+        sources = {f"aws.{service}" for service in ALERT_PATH_CALLS}
+        best: tuple[str, set[str]] | None = None
+        for rule_id, properties in rules:
+            pattern = properties.get("EventPattern")
+            if not isinstance(pattern, dict):
+                continue
+            detail = pattern.get("detail")
+            if not isinstance(detail, dict) or not sources & set(
+                as_list(pattern.get("source"))
+            ):
+                continue
+            missing = wanted - _pattern_event_names(detail)
+            missing |= {
+                f"(source {source})"
+                for source in sources - set(as_list(pattern.get("source")))
+            }
+            problems = set(missing)
+            if not _leaves_out_cloudformation(detail):
+                problems.add("(CloudFormation's own calls are not left out)")
+            targets = [
+                t for t in as_list(properties.get("Targets", [])) if isinstance(t, dict)
+            ]
+            if not targets or any(
+                resources.get(referenced(t.get("Arn")) or "", {}).get("Type")
+                != "AWS::SQS::Queue"
+                for t in targets
+            ):
+                problems.add("(it must deliver straight to a queue)")
+            if best is None or len(problems) < len(best[1]):
+                best = (rule_id, problems)
+        if best is None:
+            return [
+                RuleMatch(
+                    ["Resources"],
+                    "no rule matches changes to the alert path itself (EventBridge, SNS, SQS and CloudWatch "
+                    "calls): RemoveTargets or an Unsubscribe would silence every alert unseen",
+                )
+            ]
+        rule_id, problems = best
+        if not problems:
+            return []
+        return [
+            RuleMatch(
+                ["Resources", rule_id],
+                f"{rule_id} watches the alert path but misses {', '.join(sorted(problems))}",
+            )
+        ]
