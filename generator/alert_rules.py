@@ -95,7 +95,7 @@ ALERT_PATH_CALLS: dict[str, tuple[str, ...]] = {
 # its messages are read. The tool names itself in its user agent for those
 # calls (generator/ops/aws.py), and the rule does not match them.
 TOOL_ALERT_PATH_STEPS = {"sns": ("Subscribe", "Unsubscribe"), "sqs": ("PurgeQueue",)}
-TOOL_USER_AGENT = "trading-secrets/alert-path"
+TOOL_USER_AGENT = naming.TOOL_USER_AGENT
 # CloudFormation's own calls on every deploy (PutRule, PutTargets, Subscribe,
 # SetTopicAttributes...) carry this, set by AWS (CloudTrail User Guide,
 # "CloudTrail userIdentity element", invokedBy).

@@ -37,6 +37,9 @@ class ExitCode(enum.IntEnum):
     # or an answer that proves nothing), so nothing was written; verify: a region's
     # value could not be checked. --skip-provider-check puts it anyway, marked.
     PROVIDER_UNCHECKED = 10
+    # status: a region did not answer by the deadline (--deadline), so the gate
+    # cannot be decided there; the report says which regions were checked.
+    UNKNOWN = 11
     INTERRUPTED = (
         130  # Ctrl-C, as a shell reports SIGINT; the message says what was written
     )

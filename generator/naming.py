@@ -103,3 +103,9 @@ def export_name_problems(name: str) -> list[str]:
         _EXPORT_NAME_CHARACTERS,
         "A-Za-z0-9:-",
     )
+
+
+# What trading-secrets adds to its user agent for its own steps on the alert path
+# (alerts-test's subscription, the dead-letter queue's purge): the rule that
+# watches the path leaves those calls out (generator/alert_rules.py).
+TOOL_USER_AGENT = "trading-secrets/alert-path"

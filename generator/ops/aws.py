@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from botocore.exceptions import (
 
 from generator.errors import AwsError
 from generator.leaks import redact
+from generator.naming import TOOL_USER_AGENT
 
 LOG = logging.getLogger(__name__)
 CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard"})
@@ -69,20 +71,35 @@ def _new_session() -> boto3.session.Session:
 
 
 class AwsClients:
-    """What one command uses of AWS: a session, one client per (service, region), and who the caller is."""
+    """What one command uses of AWS: a session, one client per (service, region), and who the caller is.
+
+    Clients are made under a lock: `status` checks every region at once, and
+    a botocore session is not safe to make clients from in several threads.
+    """
 
     def __init__(self, session: boto3.session.Session | None = None):
         self._session = session or _new_session()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, bool], Any] = {}
         self._caller: str | None = None
+        self._making = threading.Lock()
 
-    def client(self, service: str, region: str) -> Any:
-        if (service, region) not in self._clients:
-            config = IDENTITY_CONFIG if service == "sts" else CLIENT_CONFIG
-            self._clients[(service, region)] = self._session.client(
-                service, region_name=region, config=config
-            )
-        return self._clients[(service, region)]
+    def client(self, service: str, region: str, *, alert_path: bool = False) -> Any:
+        """The client of `service` in `region`.
+
+        With `alert_path`, its requests name this tool in their user agent, so
+        that the rule watching the alert path leaves out the tool's own steps
+        there (alerts-test's subscription, the dead-letter queue's purge).
+        """
+        key = (service, region, alert_path)
+        with self._making:
+            if key not in self._clients:
+                config = IDENTITY_CONFIG if service == "sts" else CLIENT_CONFIG
+                if alert_path:
+                    config = config.merge(Config(user_agent_extra=TOOL_USER_AGENT))
+                self._clients[key] = self._session.client(
+                    service, region_name=region, config=config
+                )
+            return self._clients[key]
 
     def secrets(self, region: str) -> Any:
         return self.client("secretsmanager", region)

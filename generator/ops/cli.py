@@ -1,11 +1,12 @@
 """`trading-secrets`: deploy, check, put (rotate), verify and roll back the deployed credentials.
 
-    trading-secrets status      --env prod [--region R] [--json]
+    trading-secrets status      --env prod [--region R] [--json] [--deadline SECONDS]
     trading-secrets put         --env prod --secret alpaca [--region R] [--from-stdin | --resume VERSION]
                                 [--skip-provider-check] [--new-account]
     trading-secrets verify      --env prod [--secret alpaca] [--region R]
     trading-secrets rollback    --env prod --secret alpaca [--region R] [--to VERSION] [--yes]
     trading-secrets alerts-test --env dev [--region R] [--timeout S]
+    trading-secrets dead-letters --env prod [--region R] [--purge [--yes]]
     trading-secrets deploy      --env prod [--yes] [--allow-replacement ID ...] [--accounts A ... | --accounts-file F]
 
 A value is read without echo from the terminal, or as one JSON document piped
@@ -25,14 +26,16 @@ some regions only (the message gives the command that finishes it);
 7 conflict, the regions disagree or another change got there first; 8 a
 deploy would remove or replace a stateful resource, and nothing was changed;
 9 a write got no answer and its outcome cannot be read back; 10 no provider
-answer vouches for the value (put refuses it; verify reports it);
-130 interrupted (the message says what was written).
+answer vouches for the value (put refuses it; verify reports it); 11 `status`:
+a region did not answer by the deadline; 130 interrupted (the message says
+what was written).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from generator.catalogue import CATALOGUE, SecretSpec
@@ -59,6 +62,8 @@ from generator.ops.live.verify import verify
 from generator.ops.prompts import confirm, read_value_from_terminal
 
 PROG = "trading-secrets"
+# How long `status` may take before it gives its verdict with what has answered.
+DEFAULT_DEADLINE_SECONDS = 60
 SECRETS = {spec.name_suffix: spec for spec in CATALOGUE}
 
 
@@ -94,6 +99,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     status.add_argument(
         "--json", action="store_true", help="one JSON document on stdout"
+    )
+    status.add_argument(
+        "--deadline",
+        type=positive_int,
+        default=DEFAULT_DEADLINE_SECONDS,
+        metavar="SECONDS",
+        help=f"give the verdict within this long; a region that has not answered by then is UNKNOWN "
+        f"(exit 11) (default {DEFAULT_DEADLINE_SECONDS})",
     )
     put = command(
         "put",
@@ -152,6 +165,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=600,
         help="seconds to wait for the alert (default 600)",
     )
+    letters = command(
+        "dead-letters",
+        "read what waits in the alert dead-letter queue; with --purge, empty it once read",
+        False,
+    )
+    letters.add_argument(
+        "--purge",
+        action="store_true",
+        help="empty the queue (after the cause is fixed); asks first unless --yes",
+    )
+    letters.add_argument("--yes", action="store_true", help="do not ask before purging")
     _deploy_arguments(
         command(
             "deploy",
@@ -212,19 +236,58 @@ def regions_of(env: Environment, region: str | None) -> tuple[str, ...]:
 
 
 def status(
-    env: Environment, regions: tuple[str, ...], aws: AwsClients, *, as_json: bool
+    env: Environment,
+    regions: tuple[str, ...],
+    aws: AwsClients,
+    *,
+    as_json: bool,
+    deadline: float | None = None,
 ) -> int:
-    checked = environment_status(env, regions, aws)
-    queues = [alerts.dead_letters(env, region, aws) for region in regions]
+    """The go-live gate; `deadline` is a monotonic time by which the verdict is given, UNKNOWN where a region is late."""
+    checked = environment_status(env, regions, aws, deadline)
     print(
-        report.status_document(env, checked, queues)
+        report.status_document(env, checked)
         if as_json
-        else report.status_table(env, checked, queues)
+        else report.status_table(env, checked),
+        flush=True,
     )
+    if checked.unknown:
+        return ExitCode.UNKNOWN
     if all(row.state is State.ERROR for row in checked.rows):
         # Not one secret could be checked: that is AWS failing, not the gate.
         raise AwsError(checked.rows[0].gate_problems[0])
-    return ExitCode.OK if report.passes_gate(checked, queues) else ExitCode.FAILED
+    return ExitCode.OK if report.passes_gate(checked) else ExitCode.FAILED
+
+
+def dead_letters(
+    env: Environment,
+    regions: tuple[str, ...],
+    aws: AwsClients,
+    *,
+    purge: bool,
+    yes: bool,
+) -> int:
+    """What waits in each region's dead-letter queue, one line each; with `purge`, empty it once read."""
+    held = 0
+    for region in regions:
+        queue = alerts.dead_letters(env, region, aws)
+        if queue.error:
+            raise AwsError(queue.error)
+        count = queue.messages or 0
+        held += count
+        print(f"{queue.queue} in {region}: {count} message(s)")
+        for change in queue.changes:
+            print(f"  change to the alert path: {change}")
+        for undelivered in queue.undelivered:
+            print(f"  not delivered: {undelivered}")
+        if purge and count:
+            if not yes:
+                confirm(
+                    f"Empty {queue.queue} in {region} ({count} message(s))?", "purge"
+                )
+            alerts.purge_dead_letters(env, region, aws)
+            print(f"{queue.queue} in {region}: emptied")
+    return ExitCode.OK if purge or not held else ExitCode.FAILED
 
 
 def alerts_test(
@@ -367,7 +430,7 @@ def deploy_command(
     return ExitCode.OK
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, started: float) -> int:
     args = parse_args(argv)
     env = get_environment(args.env)
     aws = AwsClients()
@@ -384,7 +447,11 @@ def _main(argv: list[str] | None) -> int:
         )
     regions = regions_of(env, args.region)
     if args.command == "status":
-        return status(env, regions, aws, as_json=args.json)
+        return status(
+            env, regions, aws, as_json=args.json, deadline=started + args.deadline
+        )
+    if args.command == "dead-letters":
+        return dead_letters(env, regions, aws, purge=args.purge, yes=args.yes)
     if args.command == "alerts-test":
         return alerts_test(env, regions, aws, timeout_seconds=args.timeout)
     if args.command == "verify":
@@ -406,10 +473,11 @@ def _main(argv: list[str] | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
     configure_logging(PROG)
     # Every writing step catches Ctrl-C itself and says what was written, so one
     # that reaches this point arrived before anything was.
-    return run(PROG, lambda: _main(argv), interrupted="nothing was written")
+    return run(PROG, lambda: _main(argv, started), interrupted="nothing was written")
 
 
 if __name__ == "__main__":

@@ -28,15 +28,65 @@ SELF_TEST_TAG = "trading-secrets:alerts-test"
 LONGEST_RECEIVE_WAIT_SECONDS = 10
 
 
+# A message EventBridge could not deliver to its target carries these attributes
+# (EventBridge User Guide, "Using dead-letter queues to process undelivered events").
+_UNDELIVERED_ATTRIBUTES = ("RULE_ARN", "ERROR_CODE", "ERROR_MESSAGE")
+# Services whose calls change the alert path; their events reach the queue directly.
+_WATCHED_SOURCES = {
+    "kms.amazonaws.com": "the alerting key",
+    "events.amazonaws.com": "an alert rule",
+    "sns.amazonaws.com": "the alert topic",
+    "sqs.amazonaws.com": "the dead-letter queue",
+    "monitoring.amazonaws.com": "an alarm",
+}
+# What one status run looks at: enough to say what happened, never a reason to page through a flood.
+PEEK_MESSAGES = 10
+
+
+def describe_message(message: dict[str, Any]) -> tuple[str, str]:
+    """("change" or "undelivered", what it says): a change to the alert path, or an alert that was not delivered.
+
+    Built from the event's names, times and who made the call; never from a
+    secret's value, which no event of these rules holds.
+    """
+    attributes = message.get("MessageAttributes", {})
+    if any(name in attributes for name in _UNDELIVERED_ATTRIBUTES):
+        rule = attributes.get("RULE_ARN", {}).get("StringValue", "a rule")
+        code = attributes.get("ERROR_CODE", {}).get("StringValue", "an error")
+        return (
+            "undelivered",
+            f"an alert of {rule.rsplit('/', 1)[-1]} EventBridge could not deliver ({code})",
+        )
+    try:
+        body = json.loads(message.get("Body", ""))
+    except ValueError:
+        return "undelivered", "a message that is not an event"
+    detail = body.get("detail", {}) if isinstance(body, dict) else {}
+    source = detail.get("eventSource") if isinstance(detail, dict) else None
+    if source in _WATCHED_SOURCES:
+        who = (detail.get("userIdentity") or {}).get("arn", "an unknown caller")
+        return (
+            "change",
+            f"{detail.get('eventName')} on {_WATCHED_SOURCES[source]} by {who} at {detail.get('eventTime')}",
+        )
+    if isinstance(body, dict) and body.get("Type") == "Notification":
+        return "undelivered", "an alert email SNS could not deliver"
+    return "undelivered", "a message that is not one of this stack's events"
+
+
 @dataclass(frozen=True)
 class DeadLetters:
-    """How many alerts EventBridge could not deliver, waiting in one region's dead-letter queue."""
+    """What waits in one region's dead-letter queue: alerts that were not delivered, and changes to the alert path."""
 
     queue: str
     region: str
     # None: the queue does not exist, or could not be read (then `error` says why).
     messages: int | None
     error: str | None = None
+    # Of the messages looked at (at most PEEK_MESSAGES): the changes to the alert
+    # path, and the alerts that were not delivered, each said in one line.
+    changes: tuple[str, ...] = ()
+    undelivered: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +94,8 @@ class DeadLetters:
             "region": self.region,
             "messages": self.messages,
             "error": self.error,
+            "changes": list(self.changes),
+            "undelivered": list(self.undelivered),
         }
 
 
@@ -68,10 +120,29 @@ def dead_letters(env: Environment, region: str, aws: AwsClients) -> DeadLetters:
             attributes = sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
             )
+            depth = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+            # Looked at, not taken: a visibility timeout of 0 leaves each message where it was.
+            seen = (
+                sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=PEEK_MESSAGES,
+                    VisibilityTimeout=0,
+                    WaitTimeSeconds=0,
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if depth
+                else []
+            )
     except AwsError as error:
         return DeadLetters(name, region, None, str(error))
-    depth = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
-    return DeadLetters(name, region, depth)
+    described = [describe_message(message) for message in seen]
+    return DeadLetters(
+        name,
+        region,
+        depth,
+        changes=tuple(text for kind, text in described if kind == "change"),
+        undelivered=tuple(text for kind, text in described if kind == "undelivered"),
+    )
 
 
 def _topic_arn(env: Environment, region: str, aws: AwsClients) -> str:
@@ -91,7 +162,9 @@ def _listening_queue(
     env: Environment, region: str, topic_arn: str, aws: AwsClients
 ) -> Iterator[str]:
     """A temporary encrypted queue subscribed to the topic; unsubscribed and deleted on the way out."""
-    sqs, sns = aws.client("sqs", region), aws.client("sns", region)
+    # Its subscription is the tool's own step on the alert path: the rule that
+    # watches the path leaves it out by the tool's user agent.
+    sqs, sns = aws.client("sqs", region), aws.client("sns", region, alert_path=True)
     name = f"{env.project}-{env.name}-alerts-self-test-{uuid.uuid4().hex[:8]}"
     with aws_errors("create a temporary queue", name, region):
         url = sqs.create_queue(
@@ -187,3 +260,25 @@ def self_test(
     return SelfTestResult(
         arrived, time.monotonic() - started, marker, dead_letters(env, region, aws)
     )
+
+
+def purge_dead_letters(env: Environment, region: str, aws: AwsClients) -> int:
+    """Empty the dead-letter queue once what it held has been read and its cause fixed; returns how many messages it held.
+
+    The tool's own step on the alert path: the rule that watches the path
+    leaves it out by the tool's user agent, so the purge leaves no new message.
+    """
+    name = alert_dead_letter_queue_name(env)
+    sqs = aws.client("sqs", region, alert_path=True)
+    with aws_errors("purge the dead-letter queue", name, region):
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        held = int(
+            sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        sqs.purge_queue(QueueUrl=url)
+    LOG.info(
+        "purged %s in %s (%d message(s)) by %s", name, region, held, aws.caller(region)
+    )
+    return held

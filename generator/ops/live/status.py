@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
-import json
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,18 +25,15 @@ from generator.naming import secret_name
 from generator.ops.aws import AwsClients, aws_errors, list_versions
 from generator.ops.change.values import parse_document, schema_problems
 from generator.ops.change.versions import CURRENT, UNCHECKED, RegionVersions
+from generator.ops.live.alerts import DeadLetters, dead_letters
 from generator.ops.live.deployed import (
-    Expected,
+    Finding,
     KeyCheck,
+    Placement,
     RuleCheck,
-    expected_of,
-    key_checks,
     last_read,
-    policy_problems,
-    rule_checks,
-    secret_key_problem,
+    placement,
 )
-from generator.template import build_template, render
 
 
 class State(enum.StrEnum):
@@ -51,6 +49,7 @@ class State(enum.StrEnum):
     INVALID = "INVALID"  # a value that does not match the secret's schema
     DIVERGED = "DIVERGED"  # AWSCURRENT is another version in another region
     ERROR = "ERROR"  # a call failed: this row could not be checked
+    UNKNOWN = "UNKNOWN"  # its region did not answer by the deadline
 
 
 @dataclass(frozen=True)
@@ -148,46 +147,21 @@ def _gate_problems(
     return problems
 
 
-@dataclass(frozen=True)
-class Placed:
-    """What one region's secrets are held to: the stack's key as read back, and the template's policy statements."""
-
-    secrets_key: KeyCheck
-    want: Expected
-    aws: AwsClients
-
-
-def _placement(
-    spec: SecretSpec,
-    described: dict[str, Any],
-    region: str,
-    client: Any,
-    placed: Placed | None,
-) -> dict[str, Any]:
-    if placed is None:
-        return {}
-    return {
-        "key_problem": secret_key_problem(
-            described, region, placed.secrets_key, placed.aws
-        ),
-        "policy_problems": tuple(
-            policy_problems(spec, described["Name"], region, client, placed.want)
-        ),
-    }
-
-
 def secret_status(
     env: Environment,
     spec: SecretSpec,
     region: str,
     client: Any,
     now: datetime | None = None,
-    placed: Placed | None = None,
+    held: tuple[Finding, ...] = (),
 ) -> SecretStatus:
     """Everything `status` reports about one secret in one region.
 
-    With `placed`, it also checks the secret's key and resource policy
-    against what the deploy put in place.
+    `held` is what comparing the secret with the deployed template found
+    (its key, its resource policy): each fails the gate.
+
+    The secret is described before its value is read, so its "last read"
+    is the day of the last read before this one (this tool's included).
     """
     name = secret_name(env, spec)
     now = now or datetime.now(UTC)
@@ -251,9 +225,8 @@ def secret_status(
         if unchecked
         else []
     )
-    placement = _placement(spec, described, region, client, placed)
-    tampering = [placement["key_problem"]] if placement.get("key_problem") else []
-    tampering += placement.get("policy_problems", ())
+    key_finding = next((f for f in held if f.what == "KMS key"), None)
+    tampering = [line for f in held for line in f.report()]
     return SecretStatus(
         secret=name,
         region=region,
@@ -271,7 +244,10 @@ def secret_status(
             *unchecked_note,
             *tampering,
         ),
-        **placement,
+        key_problem="; ".join(key_finding.lines) if key_finding else None,
+        policy_problems=tuple(
+            line for f in held if f.what != "KMS key" for line in f.lines
+        ),
         **common,
     )
 
@@ -281,7 +257,7 @@ def mark_diverged(rows: list[SecretStatus]) -> list[SecretStatus]:
     currents = {
         row.region: row.current_version
         for row in rows
-        if row.state not in (State.ERROR, State.MISSING)
+        if row.state not in (State.ERROR, State.MISSING, State.UNKNOWN)
     }
     if len(set(currents.values())) <= 1:
         return rows
@@ -306,57 +282,129 @@ def mark_diverged(rows: list[SecretStatus]) -> list[SecretStatus]:
 
 
 @dataclass(frozen=True)
+class RegionStatus:
+    """One region, checked whole: its secrets' rows, what the deploy put in place, and its dead-letter queue."""
+
+    region: str
+    rows: tuple[SecretStatus, ...]
+    placement: Placement
+    dead_letters: DeadLetters
+
+
+@dataclass(frozen=True)
 class EnvironmentStatus:
-    """The go-live gate's inputs: every secret in every region, and the keys and alert rules beside them."""
+    """The go-live gate's inputs: every secret in every region, what is live beside them, and the regions that did not answer."""
 
     rows: list[SecretStatus]
-    keys: list[KeyCheck]
-    rules: list[RuleCheck]
+    regions: list[RegionStatus]
+    # Regions that did not answer by the deadline: the gate cannot be decided there.
+    unknown: tuple[str, ...] = ()
+    deadline_seconds: float | None = None
+
+    @property
+    def keys(self) -> list[KeyCheck]:
+        return [key for region in self.regions for key in region.placement.keys]
+
+    @property
+    def rules(self) -> list[RuleCheck]:
+        return [rule for region in self.regions for rule in region.placement.rules]
+
+    @property
+    def queues(self) -> list[DeadLetters]:
+        return [region.dead_letters for region in self.regions]
 
     @property
     def placement_problems(self) -> list[str]:
-        """What is wrong with the keys and the alert rules: each fails the gate."""
-        return [p for key in self.keys for p in key.problems] + [
-            p for rule in self.rules for p in rule.problems
-        ]
+        """What is wrong beside the secrets' own rows: each fails the gate."""
+        return [p for region in self.regions for p in region.placement.gate_problems()]
 
 
-@functools.cache
-def _expected(env: Environment) -> Expected:
-    """What the template this generator makes for `env` puts in place (made once per process)."""
-    return expected_of(json.loads(render(build_template(env))))
-
-
-def environment_status(
-    env: Environment, regions: tuple[str, ...], aws: AwsClients
-) -> EnvironmentStatus:
-    """Every secret in every region; one failing call costs its own row, never the table.
-
-    Held to the template this version of the generator makes for `env`.
-    """
-    want = _expected(env)
-    keys: list[KeyCheck] = []
-    rules: list[RuleCheck] = []
-    placed = {}
-    for region in regions:
-        region_keys = key_checks(env, region, aws)
-        keys += region_keys
-        rules += rule_checks(env, region, aws, want)
-        placed[region] = Placed(region_keys[0], want, aws)
-    by_secret: dict[str, list[SecretStatus]] = defaultdict(list)
+def _region_status(
+    env: Environment, region: str, aws: AwsClients, now: datetime | None = None
+) -> RegionStatus:
+    """Everything `status` checks in one region; one failing call costs its own row or part, never the region."""
+    placed = placement(env, region, aws)
+    rows = []
     for spec in CATALOGUE:
-        for region in regions:
-            try:
-                row = secret_status(
-                    env, spec, region, aws.secrets(region), placed=placed[region]
+        try:
+            rows.append(
+                secret_status(
+                    env,
+                    spec,
+                    region,
+                    aws.secrets(region),
+                    now,
+                    held=placed.secrets.get(spec.logical_id, ()),
                 )
-            except AwsError as error:
-                row = SecretStatus(
+            )
+        except AwsError as error:
+            rows.append(
+                SecretStatus(
                     secret_name(env, spec),
                     region,
                     State.ERROR,
                     gate_problems=(str(error),),
                 )
+            )
+    return RegionStatus(region, tuple(rows), placed, dead_letters(env, region, aws))
+
+
+def environment_status(
+    env: Environment,
+    regions: tuple[str, ...],
+    aws: AwsClients,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> EnvironmentStatus:
+    """Every region at once, each in a thread of its own; a region not done by `deadline` (a monotonic time) is UNKNOWN.
+
+    The threads are daemons: one hung in a call never keeps the process
+    alive once the verdict is given.
+    """
+    done: dict[str, RegionStatus] = {}
+    failed: dict[str, BaseException] = {}
+
+    def check(region: str) -> None:
+        try:
+            done[region] = _region_status(env, region, aws)
+        except BaseException as error:  # handed to the main thread, which raises it
+            failed[region] = error
+
+    threads = {
+        region: threading.Thread(
+            target=check, args=(region,), daemon=True, name=f"status {region}"
+        )
+        for region in regions
+    }
+    for thread in threads.values():
+        thread.start()
+    for thread in threads.values():
+        thread.join(None if deadline is None else max(0.0, deadline - clock()))
+    for error in failed.values():
+        raise error
+    unknown = tuple(region for region in regions if region not in done)
+    seconds = None if deadline is None else max(0.0, deadline - clock())
+    by_secret: dict[str, list[SecretStatus]] = defaultdict(list)
+    for region in regions:
+        if region in done:
+            rows: tuple[SecretStatus, ...] = done[region].rows
+        else:
+            rows = tuple(
+                SecretStatus(
+                    secret_name(env, spec),
+                    region,
+                    State.UNKNOWN,
+                    gate_problems=(
+                        f"{region} did not answer by the deadline: nothing there could be checked",
+                    ),
+                )
+                for spec in CATALOGUE
+            )
+        for row in rows:
             by_secret[row.secret].append(row)
-    rows = [row for rows in by_secret.values() for row in mark_diverged(rows)]
-    return EnvironmentStatus(rows, keys, rules)
+    return EnvironmentStatus(
+        [row for rows in by_secret.values() for row in mark_diverged(rows)],
+        [done[region] for region in regions if region in done],
+        unknown,
+        seconds,
+    )
