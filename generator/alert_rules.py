@@ -222,9 +222,10 @@ def _alert_path_pattern(
             "requestParameters": {key: by_what[(service, key)]},
         }
         if by_tool:
-            branch["userAgent"] = [
-                {"anything-but": {"wildcard": f"*{TOOL_USER_AGENT}*"}}
-            ]
+            # botocore puts the tool's own words at the end of its user agent, and
+            # CloudTrail records the user agent as sent (CloudTrail User Guide,
+            # "CloudTrail record contents", userAgent).
+            branch["userAgent"] = [{"anything-but": {"suffix": TOOL_USER_AGENT}}]
         alternatives.append(branch)
     return {
         "source": sorted(f"aws.{service}" for service in ALERT_PATH_CALLS),

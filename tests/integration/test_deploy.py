@@ -53,6 +53,7 @@ from support.tool_runs import (
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from generator.catalogue import CATALOGUE
 from generator.environments import ENVIRONMENTS
+from generator.json_text import pretty_json
 from generator.leaks import known_placeholder_values
 from generator.naming import secret_name
 
@@ -184,7 +185,8 @@ def templates_with(tmp_path: Path, env_name: str, change) -> Path:
     path = target / env_name / "secrets.json"
     template = json.loads(path.read_text())
     change(template)
-    path.write_text(json.dumps(template, indent=1, sort_keys=True) + "\n")
+    # Laid out as the build lays it out: indented, it would be over what a template body may be.
+    path.write_text(pretty_json(template))
     return target
 
 

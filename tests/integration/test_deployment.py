@@ -234,13 +234,14 @@ def test_alert_topic_rules_and_dead_letter_queue_are_wired(stacks, env, region):
         "SecretServiceEventRule": "ENABLED",
         "KeyChangeRule": "ENABLED",
         "AlertsKeyChangeRule": "ENABLED",
+        "AlertPathChangeRule": "ENABLED",
         "SecretAccessDeniedRule": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
         "PendingDeletionAccessRule": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
     }
     for logical_id, name in rules.items():
         (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
-        if logical_id == "AlertsKeyChangeRule":
-            # The alerting key's own tampering goes where that key cannot stop it.
+        if logical_id in ("AlertsKeyChangeRule", "AlertPathChangeRule"):
+            # The alerting key's own tampering, and the alert path's, go where they cannot stop it.
             assert target["Arn"] == queue_arn and "DeadLetterConfig" not in target
         else:
             assert target["Arn"] == topic_arn and target["DeadLetterConfig"] == {

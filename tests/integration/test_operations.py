@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.engine import OPERATIONS, deployed
+from support.engine import OPERATIONS, confirm_alert_subscriptions, deployed
 from support.tool_runs import Run, assert_said_nothing_secret, output_leaks, run_tool
 
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
@@ -60,6 +60,8 @@ EVERY_FAKE = [
 def deployed_dev_and_prod() -> Iterator[None]:
     """dev in its region and prod in both of its, from the committed templates, in this module's own account: for every test here."""
     with deployed(OPERATIONS, DEV), deployed(OPERATIONS, PROD):
+        for region in PROD.regions:
+            confirm_alert_subscriptions(OPERATIONS, region)
         yield
 
 

@@ -26,8 +26,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from support.alert_events import ALERTS_KEY_CASES, CASES, REGION, key_call, secret_call
-from support.engine import TAMPERING, deployed
+from support.alert_events import (
+    ALERT_PATH_CASES,
+    ALERTS_KEY_CASES,
+    CASES,
+    REGION,
+    alert_path_call,
+    key_call,
+    secret_call,
+)
+from support.engine import TAMPERING, confirm_alert_subscriptions, deployed
 from support.tool_runs import run_tool
 
 from generator.environments import ENVIRONMENTS
@@ -37,6 +45,11 @@ from generator.ops.live.alerts import SELF_TEST_TAG
 STAGING = ENVIRONMENTS["staging"]
 ACCOUNT = TAMPERING
 SECRET = "trading/staging/alpaca"
+RULE = "trading-staging-secrets-changes"
+ALARM = "trading-staging-secrets-undelivered-alerts"
+SUBSCRIBER = "trading-staging-alerts@example.invalid"
+# An allow-list, so that the resource policy holds its conditional statement too.
+READERS = "quote-fetcher"
 SECRETS_KEY, ALERTS_KEY = (
     "alias/trading-staging-secrets",
     "alias/trading-staging-secrets-alerts",
@@ -46,7 +59,9 @@ SECRETS_KEY, ALERTS_KEY = (
 @pytest.fixture(scope="module")
 def staging() -> Iterator[dict[str, Any]]:
     """staging, deployed in this module's own account: its rules' patterns as deployed, and its keys."""
-    with deployed(ACCOUNT, STAGING) as stacks:
+    with deployed(ACCOUNT, STAGING, ReaderRoleNames=READERS) as stacks:
+        # Its alerts reach a person only once the subscription is confirmed: the gate wants that first.
+        assert confirm_alert_subscriptions(ACCOUNT) == [SUBSCRIBER]
         cloudformation = ACCOUNT.client("cloudformation")
         resources = cloudformation.describe_stack_resources(StackName=stacks[REGION])[
             "StackResources"
@@ -112,6 +127,26 @@ def test_each_rule_matches_its_events_and_no_other_rule_does(
         if events.test_event_pattern(EventPattern=json.dumps(pattern), Event=body)[
             "Result"
         ]
+    }
+    assert matched == expected, what
+
+
+@pytest.mark.parametrize(
+    "what, event, expected",
+    ALERT_PATH_CASES,
+    ids=[case[0] for case in ALERT_PATH_CASES],
+)
+def test_the_alert_path_rule_sees_its_changes_but_never_cloudformations_or_the_tools_own(
+    staging, what, event, expected
+):
+    """Recorded CloudTrail shapes against the deployed patterns: the engine delivers no CloudTrail event, so only this shows it."""
+    events = ACCOUNT.client("events")
+    matched = {
+        rule
+        for rule, pattern in staging["patterns"].items()
+        if events.test_event_pattern(
+            EventPattern=json.dumps(pattern), Event=json.dumps(event)
+        )["Result"]
     }
     assert matched == expected, what
 
@@ -213,9 +248,10 @@ def test_without_an_alert_the_self_test_exits_1_and_says_what_to_check(
     assert queues == [] and SELF_TEST_TAG not in tags
 
 
-def test_status_fails_the_gate_while_an_alert_waits_in_the_dead_letter_queue(
+def test_status_tells_a_change_to_the_alert_path_from_an_undelivered_alert_and_dead_letters_clears_both(
     staging, monkeypatch, capsys
 ):
+    """Both kinds of message the dead-letter queue gets fail the gate, each said for what it is; read and purged by the tool."""
     sqs = ACCOUNT.client("sqs")
     url = sqs.get_queue_url(QueueName="trading-staging-secrets-alerts-dlq")["QueueUrl"]
     for name, value in ACCOUNT.credentials.items():
@@ -223,27 +259,55 @@ def test_status_fails_the_gate_while_an_alert_waits_in_the_dead_letter_queue(
     capsys.readouterr()
     assert ops_cli.main(["status", "--env", "staging"]) == 0
     assert (
-        "dead-letter queue trading-staging-secrets-alerts-dlq in us-east-1: 0 undelivered alert(s)"
+        "dead-letter queue trading-staging-secrets-alerts-dlq in us-east-1: 0 message(s)"
         in capsys.readouterr().out
+    )
+    # What EventBridge puts there when it cannot deliver to the topic (EventBridge User Guide,
+    # "Using dead-letter queues"), and what AlertPathChangeRule delivers there itself.
+    rule_arn = f"arn:aws:events:us-east-1:{ACCOUNT.account_id}:rule/{RULE}"
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps(secret_call("PutSecretValue", SECRET)),
+        MessageAttributes={
+            "RULE_ARN": {"DataType": "String", "StringValue": rule_arn},
+            "ERROR_CODE": {"DataType": "String", "StringValue": "SDK_CLIENT_ERROR"},
+        },
     )
     sqs.send_message(
         QueueUrl=url,
-        MessageBody=json.dumps({"detail-type": "AWS API Call via CloudTrail"}),
+        MessageBody=json.dumps(alert_path_call("RemoveTargets", rule=RULE)),
     )
     try:
         code = ops_cli.main(["status", "--env", "staging", "--json"])
         document = json.loads(capsys.readouterr().out)
+        table_code = ops_cli.main(["status", "--env", "staging"])
+        table = capsys.readouterr().out
+        listed = ops_cli.main(["dead-letters", "--env", "staging"])
+        letters = capsys.readouterr().out
     finally:
-        sqs.purge_queue(QueueUrl=url)
-    assert code == 1 and document["ok"] is False
-    assert document["dead_letter_queues"] == [
-        {
-            "queue": "trading-staging-secrets-alerts-dlq",
-            "region": "us-east-1",
-            "messages": 1,
-            "error": None,
-        }
+        purged = ops_cli.main(["dead-letters", "--env", "staging", "--purge", "--yes"])
+    assert code == table_code == 1 and document["ok"] is False
+    [queue] = document["dead_letter_queues"]
+    assert queue["messages"] == 2
+    assert queue["undelivered"] == [
+        f"an alert of {RULE} EventBridge could not deliver (SDK_CLIENT_ERROR)"
     ]
+    assert queue["changes"] == [
+        f"RemoveTargets on an alert rule by arn:aws:sts::{ACCOUNT.account_id}:assumed-role/ops/alice at "
+        "2026-11-29T12:00:00Z"
+    ]
+    assert "1 change(s) to the alert path (RemoveTargets on an alert rule by " in table
+    assert "1 alert(s) not delivered (an alert of " in table
+    assert (
+        "`trading-secrets dead-letters --env staging --region us-east-1 --purge`"
+        in table
+    )
+    assert (
+        listed == 1
+        and "change to the alert path: RemoveTargets on an alert rule" in letters
+    )
+    assert purged == 0
+    assert ops_cli.main(["status", "--env", "staging"]) == 0
 
 
 def status(monkeypatch, capsys, caplog, *extra: str):
@@ -254,6 +318,10 @@ def status(monkeypatch, capsys, caplog, *extra: str):
         ["status", "--env", "staging", *extra],
         {**ACCOUNT.credentials},
     )
+
+
+def topic_arn() -> str:
+    return f"arn:aws:sns:us-east-1:{ACCOUNT.account_id}:trading-staging-secrets-alerts"
 
 
 def key_id(alias: str) -> str:
@@ -272,20 +340,27 @@ def policy_of(secret: str) -> str:
 class Tampering:
     make: Callable[[], object]
     undo: Callable[[], object]
-    says: str
+    # Each line the failing status must print: what changed, named.
+    says: tuple[str, ...]
 
 
 def _moved_to_another_key() -> Tampering:
     secrets, kms = ACCOUNT.client("secretsmanager"), ACCOUNT.client("kms")
+    moved: dict[str, str] = {}
 
     def make():
-        other = kms.create_key(Description="not the stack's")["KeyMetadata"]["KeyId"]
-        secrets.update_secret(SecretId=SECRET, KmsKeyId=other)
+        moved["to"] = kms.create_key(Description="not the stack's")["KeyMetadata"][
+            "KeyId"
+        ]
+        secrets.update_secret(SecretId=SECRET, KmsKeyId=moved["to"])
 
     return Tampering(
         make,
         lambda: secrets.update_secret(SecretId=SECRET, KmsKeyId=SECRETS_KEY),
-        f"FAIL: {SECRET} in us-east-1: is encrypted with key ",
+        (
+            f"FAIL: {SECRET} in us-east-1: KMS key differs from the deployed template:",
+            "encrypted with ",
+        ),
     )
 
 
@@ -299,21 +374,18 @@ def _key(alias: str, make: str, undo: list[str], says: str) -> Tampering:
                 arguments["PendingWindowInDays"] = 7
             getattr(kms, call)(**arguments)
 
-    return Tampering(lambda: run([make]), lambda: run(undo), says)
+    return Tampering(lambda: run([make]), lambda: run(undo), (says,))
 
 
-def _cut_statement() -> Tampering:
+def _secret_policy(edit: Callable[[dict], object], *says: str) -> Tampering:
+    """The secret's resource policy changed by `edit`, as `put-resource-policy` would; put back whole."""
     secrets = ACCOUNT.client("secretsmanager")
     whole: dict[str, str] = {}
 
     def make():
         whole["policy"] = policy_of(SECRET)
         document = json.loads(whole["policy"])
-        document["Statement"] = [
-            s
-            for s in document["Statement"]
-            if s["Sid"] != "DenyDeleteOrCrossAccountCopyExceptBreakGlass"
-        ]
+        edit(document)
         secrets.put_resource_policy(
             SecretId=SECRET, ResourcePolicy=json.dumps(document)
         )
@@ -323,8 +395,34 @@ def _cut_statement() -> Tampering:
         lambda: secrets.put_resource_policy(
             SecretId=SECRET, ResourcePolicy=whole["policy"]
         ),
-        f"FAIL: {SECRET} in us-east-1: resource policy lacks DenyDeleteOrCrossAccountCopyExceptBreakGlass",
+        (
+            f"FAIL: {SECRET} in us-east-1: resource policy differs from the deployed template:",
+            *says,
+        ),
     )
+
+
+def _statement(document: dict, sid: str | None) -> dict:
+    return next(s for s in document["Statement"] if s.get("Sid") == sid)
+
+
+def _without(sid: str | None) -> Callable[[dict], None]:
+    def cut(document: dict) -> None:
+        document["Statement"].remove(_statement(document, sid))
+
+    return cut
+
+
+def _guard_widened(document: dict) -> None:
+    _statement(document, "DenyDeleteOrCrossAccountCopyExceptBreakGlass")[
+        "Condition"
+    ] = {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}
+
+
+def _another_account_inside(document: dict) -> None:
+    _statement(document, "DenyPrincipalsOutsideAccount")["Condition"] = {
+        "StringNotEquals": {"aws:PrincipalAccount": "999999999999"}
+    }
 
 
 def _deleted_policy() -> Tampering:
@@ -340,17 +438,16 @@ def _deleted_policy() -> Tampering:
         lambda: secrets.put_resource_policy(
             SecretId=SECRET, ResourcePolicy=whole["policy"]
         ),
-        f"FAIL: {SECRET} in us-east-1: has no resource policy: its guards are gone",
+        ("it has no resource policy: its guards are gone",),
     )
 
 
 def _disabled_rule() -> Tampering:
     events = ACCOUNT.client("events")
-    name = "trading-staging-secrets-changes"
     return Tampering(
-        lambda: events.disable_rule(Name=name),
-        lambda: events.enable_rule(Name=name),
-        f"FAIL: alert rule {name} in us-east-1 is DISABLED, not ENABLED",
+        lambda: events.disable_rule(Name=RULE),
+        lambda: events.enable_rule(Name=RULE),
+        (f"FAIL: alert rule {RULE} in us-east-1 is DISABLED, not ENABLED",),
     )
 
 
@@ -383,7 +480,228 @@ def _read_rule_blinded() -> Tampering:
     return Tampering(
         lambda: as_documented("ENABLED"),
         undo,
-        f"FAIL: alert rule {name} in us-east-1 is ENABLED, not ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+        (
+            f"FAIL: alert rule {name} in us-east-1 is ENABLED, not ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+        ),
+    )
+
+
+def _rule_targets(change: Callable[[Any, list[dict]], object], *says: str) -> Tampering:
+    """The change rule's targets changed by `change(events, targets)`; put back as they were."""
+    events = ACCOUNT.client("events")
+    before: dict[str, list[dict]] = {}
+
+    def make():
+        before["targets"] = events.list_targets_by_rule(Rule=RULE)["Targets"]
+        change(events, before["targets"])
+
+    return Tampering(
+        make,
+        lambda: events.put_targets(Rule=RULE, Targets=before["targets"]),
+        (
+            f"FAIL: alert rule {RULE} in us-east-1: targets differs from the deployed template:",
+            *says,
+        ),
+    )
+
+
+def _target_moved(events: Any, targets: list[dict]) -> None:
+    elsewhere = ACCOUNT.client("sns").create_topic(Name="not-the-alert-topic")[
+        "TopicArn"
+    ]
+    events.put_targets(Rule=RULE, Targets=[{**targets[0], "Arn": elsewhere}])
+
+
+def _pattern_changed() -> Tampering:
+    events = ACCOUNT.client("events")
+    before: dict[str, Any] = {}
+
+    def make():
+        before["rule"] = events.describe_rule(Name=RULE)
+        pattern = json.loads(before["rule"]["EventPattern"])
+        pattern["detail"]["eventName"] = ["PutSecretValue"]
+        events.put_rule(
+            Name=RULE,
+            EventPattern=json.dumps(pattern),
+            Description=before["rule"]["Description"],
+            State=before["rule"]["State"],
+        )
+
+    def undo():
+        rule = before["rule"]
+        events.put_rule(
+            Name=RULE,
+            EventPattern=rule["EventPattern"],
+            Description=rule["Description"],
+            State=rule["State"],
+        )
+
+    return Tampering(
+        make,
+        undo,
+        (
+            f"FAIL: alert rule {RULE} in us-east-1: event pattern differs from the deployed template:",
+            'detail.eventName lost "AssociateCrossAccountReplica"',
+        ),
+    )
+
+
+def _subscription() -> dict[str, str]:
+    sns = ACCOUNT.client("sns")
+    [subscription] = sns.list_subscriptions_by_topic(TopicArn=topic_arn())[
+        "Subscriptions"
+    ]
+    return subscription
+
+
+def _resubscribed(confirmed: bool) -> None:
+    """The template's subscription made again, by hand, with the dead-letter queue it had."""
+    sns = ACCOUNT.client("sns")
+    arn = sns.subscribe(
+        TopicArn=topic_arn(),
+        Protocol="email",
+        Endpoint=SUBSCRIBER,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    queue = (
+        f"arn:aws:sqs:us-east-1:{ACCOUNT.account_id}:trading-staging-secrets-alerts-dlq"
+    )
+    sns.set_subscription_attributes(
+        SubscriptionArn=arn,
+        AttributeName="RedrivePolicy",
+        AttributeValue=json.dumps({"deadLetterTargetArn": queue}),
+    )
+    if confirmed:
+        assert confirm_alert_subscriptions(ACCOUNT) == [SUBSCRIBER]
+
+
+def _unsubscribed() -> Tampering:
+    sns = ACCOUNT.client("sns")
+    return Tampering(
+        lambda: sns.unsubscribe(SubscriptionArn=_subscription()["SubscriptionArn"]),
+        lambda: _resubscribed(confirmed=True),
+        (
+            f"the template's subscription of email {SUBSCRIBER} is gone",
+            "has no confirmed subscriber, so no alert reaches anyone",
+        ),
+    )
+
+
+def _unconfirmed() -> Tampering:
+    sns = ACCOUNT.client("sns")
+
+    def make():
+        sns.unsubscribe(SubscriptionArn=_subscription()["SubscriptionArn"])
+        _resubscribed(confirmed=False)
+
+    return Tampering(
+        make,
+        lambda: confirm_alert_subscriptions(ACCOUNT),
+        (
+            f"email {SUBSCRIBER} has not confirmed its subscription, so it receives no alert",
+        ),
+    )
+
+
+def _topic_policy_opened() -> Tampering:
+    sns = ACCOUNT.client("sns")
+    before: dict[str, str] = {}
+
+    def make():
+        before["policy"] = sns.get_topic_attributes(TopicArn=topic_arn())["Attributes"][
+            "Policy"
+        ]
+        document = json.loads(before["policy"])
+        _statement(document, "AllowEventBridgeToPublish")["Principal"] = "*"
+        sns.set_topic_attributes(
+            TopicArn=topic_arn(),
+            AttributeName="Policy",
+            AttributeValue=json.dumps(document),
+        )
+
+    return Tampering(
+        make,
+        lambda: sns.set_topic_attributes(
+            TopicArn=topic_arn(),
+            AttributeName="Policy",
+            AttributeValue=before["policy"],
+        ),
+        (
+            "topic policy differs from the deployed template:",
+            "statement AllowEventBridgeToPublish: Principal lost Service:events.amazonaws.com",
+            "statement AllowEventBridgeToPublish: Principal gained AWS:*",
+        ),
+    )
+
+
+def _key_policy_widened() -> Tampering:
+    kms = ACCOUNT.client("kms")
+    before: dict[str, str] = {}
+
+    def make():
+        before["policy"] = kms.get_key_policy(
+            KeyId=key_id(SECRETS_KEY), PolicyName="default"
+        )["Policy"]
+        document = json.loads(before["policy"])
+        _statement(document, "AllowUseThroughSecretsManagerOnly")["Principal"] = {
+            "AWS": "*"
+        }
+        kms.put_key_policy(
+            KeyId=key_id(SECRETS_KEY), PolicyName="default", Policy=json.dumps(document)
+        )
+
+    return Tampering(
+        make,
+        lambda: kms.put_key_policy(
+            KeyId=key_id(SECRETS_KEY), PolicyName="default", Policy=before["policy"]
+        ),
+        (
+            f"{SECRETS_KEY} in us-east-1: key policy differs from the deployed template:",
+            "statement AllowUseThroughSecretsManagerOnly: Principal gained AWS:*",
+        ),
+    )
+
+
+_ALARM_SETTINGS = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "Dimensions",
+    "Period",
+    "EvaluationPeriods",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+)
+
+
+def _alarm_silenced() -> Tampering:
+    cloudwatch = ACCOUNT.client("cloudwatch")
+    before: dict[str, dict] = {}
+
+    def put(**changes: object) -> None:
+        settings = {k: v for k, v in before["alarm"].items() if k in _ALARM_SETTINGS}
+        cloudwatch.put_metric_alarm(**{**settings, **changes})
+
+    def make():
+        [before["alarm"]] = cloudwatch.describe_alarms(AlarmNames=[ALARM])[
+            "MetricAlarms"
+        ]
+        put(AlarmActions=[])
+
+    return Tampering(
+        make,
+        put,
+        (
+            f"alarm {ALARM} in us-east-1: alarm differs from the deployed template:",
+            "AlarmActions are none, not ",
+        ),
     )
 
 
@@ -413,10 +731,43 @@ TAMPERINGS = {
         ["enable_key"],
         f"FAIL: {ALERTS_KEY} in us-east-1 is Disabled",
     ),
-    "policy-statement-cut": _cut_statement,
+    "policy-statement-cut": lambda: _secret_policy(
+        _without("DenyDeleteOrCrossAccountCopyExceptBreakGlass"),
+        "statement DenyDeleteOrCrossAccountCopyExceptBreakGlass (Deny) was removed",
+    ),
+    "guard-condition-widened": lambda: _secret_policy(
+        _guard_widened,
+        "statement DenyDeleteOrCrossAccountCopyExceptBreakGlass: condition ArnNotLike aws:principalarn "
+        f"gained arn:aws:iam::*:role/* and lost arn:aws:iam::{ACCOUNT.account_id}:role*/trading-staging-break-glass",
+    ),
+    "another-account-inside": lambda: _secret_policy(
+        _another_account_inside,
+        "statement DenyPrincipalsOutsideAccount: condition StringNotEquals aws:principalaccount "
+        f"gained 999999999999 and lost {ACCOUNT.account_id}",
+    ),
+    "allow-list-deleted": lambda: _secret_policy(
+        _without("DenyReadOutsideAllowList"),
+        "statement DenyReadOutsideAllowList (Deny) was removed",
+    ),
     "policy-deleted": _deleted_policy,
     "alert-rule-disabled": _disabled_rule,
     "read-rule-blinded": _read_rule_blinded,
+    "rule-target-removed": lambda: _rule_targets(
+        lambda events, targets: events.remove_targets(
+            Rule=RULE, Ids=[t["Id"] for t in targets]
+        ),
+        f"target AlertTopic ({topic_arn()}) was removed",
+    ),
+    "rule-target-moved": lambda: _rule_targets(
+        _target_moved,
+        f"target AlertTopic goes to arn:aws:sns:us-east-1:{ACCOUNT.account_id}:not-the-alert-topic, not {topic_arn()}",
+    ),
+    "rule-pattern-changed": _pattern_changed,
+    "subscriber-unsubscribed": _unsubscribed,
+    "subscriber-unconfirmed": _unconfirmed,
+    "topic-policy-opened": _topic_policy_opened,
+    "key-policy-widened": _key_policy_widened,
+    "alarm-silenced": _alarm_silenced,
 }
 
 
@@ -433,7 +784,8 @@ def test_status_fails_the_gate_for_tampering_and_passes_once_it_is_undone(
     finally:
         tampering.undo()
     assert seen.code == 1, seen.said
-    assert tampering.says in seen.out, seen.out
+    for line in tampering.says:
+        assert line in seen.out, (line, seen.out)
     after = status(monkeypatch, capsys, caplog)
     assert after.code == 0, after.said
 

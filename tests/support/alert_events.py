@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from generator.naming import TOOL_USER_AGENT
 from support.engine import TAMPERING as ACCOUNT
 
 REGION = "us-east-1"
@@ -217,5 +218,208 @@ ALERTS_KEY_CASES = [
         "ScheduleKeyDeletion on the alerting key",
         "ScheduleKeyDeletion",
         {"AlertsKeyChangeRule"},
+    ),
+]
+
+
+# The alert path's own calls, as CloudTrail records them: by a person with the AWS CLI, by
+# CloudFormation on a deploy (userIdentity.invokedBy), and by trading-secrets' own steps
+# (its user agent names it: generator/naming.py, TOOL_USER_AGENT).
+A_PERSON = "aws-cli/2.17.0 md/awscrt#0.20.11 ua/2.0 os/linux#6.1 md/arch#x86_64 lang/python#3.11.8"
+THE_TOOL = f"Boto3/1.40.55 md/Botocore#1.40.55 ua/2.1 os/linux#6.1 lang/python#3.11.7 {TOOL_USER_AGENT}"
+_EVENT_SOURCES = {"cloudwatch": "monitoring.amazonaws.com"}
+
+
+def alert_path_call(
+    event_name: str,
+    service: str = "events",
+    *,
+    by_cloudformation: bool = False,
+    user_agent: str = A_PERSON,
+    **request: Any,
+) -> dict[str, Any]:
+    """One call on the alert path as EventBridge delivers it from CloudTrail."""
+    event = cloudtrail_event(
+        f"aws.{service}", event_name, False, requestParameters=request
+    )
+    event["detail"]["eventSource"] = _EVENT_SOURCES.get(
+        service, f"{service}.amazonaws.com"
+    )
+    event["detail"]["userAgent"] = (
+        "cloudformation.amazonaws.com" if by_cloudformation else user_agent
+    )
+    if by_cloudformation:
+        # CloudFormation acts with the deployer's credentials, and says so.
+        event["detail"]["userIdentity"]["invokedBy"] = "cloudformation.amazonaws.com"
+        event["detail"]["sourceIPAddress"] = "cloudformation.amazonaws.com"
+    return event
+
+
+_NAME = f"trading-{ENV}-secrets"
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT.account_id}:{_NAME}-alerts"
+QUEUE = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT.account_id}/{_NAME}-alerts-dlq"
+SUBSCRIPTION = f"{TOPIC}:2d985378-1672-446f-bd94-9eceb49d2a20"
+CHANGES = {"AlertPathChangeRule"}
+
+# (what happened, the event, the rules that must match it; every other rule must not)
+ALERT_PATH_CASES = [
+    (
+        "RemoveTargets of a stack rule",
+        alert_path_call("RemoveTargets", rule=f"{_NAME}-changes", ids=["AlertTopic"]),
+        CHANGES,
+    ),
+    (
+        "PutTargets on a stack rule",
+        alert_path_call("PutTargets", rule=f"{_NAME}-changes"),
+        CHANGES,
+    ),
+    (
+        "DisableRule of a stack rule",
+        alert_path_call("DisableRule", name=f"{_NAME}-key-changes"),
+        CHANGES,
+    ),
+    (
+        "PutRule on a stack rule",
+        alert_path_call("PutRule", name=f"{_NAME}-changes"),
+        CHANGES,
+    ),
+    (
+        "DeleteRule of a stack rule",
+        alert_path_call("DeleteRule", name=f"{_NAME}-changes"),
+        CHANGES,
+    ),
+    (
+        "PutRule by CloudFormation, on a deploy",
+        alert_path_call("PutRule", by_cloudformation=True, name=f"{_NAME}-changes"),
+        set(),
+    ),
+    (
+        "PutRule on another environment's rule",
+        alert_path_call("PutRule", name=f"trading-{OTHER_ENV}-secrets-changes"),
+        set(),
+    ),
+    (
+        "SetTopicAttributes of the alert topic",
+        alert_path_call("SetTopicAttributes", "sns", topicArn=TOPIC),
+        CHANGES,
+    ),
+    (
+        "SetTopicAttributes of another topic",
+        alert_path_call("SetTopicAttributes", "sns", topicArn=f"{TOPIC}-elsewhere"),
+        set(),
+    ),
+    (
+        "DeleteTopic of the alert topic",
+        alert_path_call("DeleteTopic", "sns", topicArn=TOPIC),
+        CHANGES,
+    ),
+    (
+        "AddPermission on the alert topic",
+        alert_path_call("AddPermission", "sns", topicArn=TOPIC),
+        CHANGES,
+    ),
+    (
+        "Subscribe to the alert topic, by a person",
+        alert_path_call(
+            "Subscribe",
+            "sns",
+            topicArn=TOPIC,
+            protocol="https",
+            endpoint="https://example.com/x",
+        ),
+        CHANGES,
+    ),
+    (
+        "Subscribe by trading-secrets alerts-test",
+        alert_path_call(
+            "Subscribe", "sns", user_agent=THE_TOOL, topicArn=TOPIC, protocol="sqs"
+        ),
+        set(),
+    ),
+    (
+        "Subscribe by CloudFormation, on a deploy",
+        alert_path_call(
+            "Subscribe", "sns", by_cloudformation=True, topicArn=TOPIC, protocol="email"
+        ),
+        set(),
+    ),
+    (
+        "Unsubscribe from the alert topic",
+        alert_path_call("Unsubscribe", "sns", subscriptionArn=SUBSCRIPTION),
+        CHANGES,
+    ),
+    (
+        "Unsubscribe by trading-secrets alerts-test",
+        alert_path_call(
+            "Unsubscribe", "sns", user_agent=THE_TOOL, subscriptionArn=SUBSCRIPTION
+        ),
+        set(),
+    ),
+    (
+        "SetSubscriptionAttributes: a filter policy",
+        alert_path_call(
+            "SetSubscriptionAttributes",
+            "sns",
+            subscriptionArn=SUBSCRIPTION,
+            attributeName="FilterPolicy",
+        ),
+        CHANGES,
+    ),
+    (
+        "PurgeQueue of the dead-letter queue, by a person",
+        alert_path_call("PurgeQueue", "sqs", queueUrl=QUEUE),
+        CHANGES,
+    ),
+    (
+        "PurgeQueue by trading-secrets dead-letters --purge",
+        alert_path_call("PurgeQueue", "sqs", user_agent=THE_TOOL, queueUrl=QUEUE),
+        set(),
+    ),
+    (
+        "SetQueueAttributes of the dead-letter queue",
+        alert_path_call(
+            "SetQueueAttributes", "sqs", queueUrl=QUEUE, attributes={"Policy": "..."}
+        ),
+        CHANGES,
+    ),
+    (
+        "SetQueueAttributes of the self-test's own temporary queue",
+        alert_path_call(
+            "SetQueueAttributes",
+            "sqs",
+            queueUrl=QUEUE.replace("secrets-alerts-dlq", "alerts-self-test-1a2b3c4d"),
+        ),
+        set(),
+    ),
+    (
+        "DeleteAlarms of a stack alarm",
+        alert_path_call(
+            "DeleteAlarms", "cloudwatch", alarmNames=[f"{_NAME}-undelivered-alerts"]
+        ),
+        CHANGES,
+    ),
+    (
+        "DisableAlarmActions of a stack alarm",
+        alert_path_call(
+            "DisableAlarmActions", "cloudwatch", alarmNames=[f"{_NAME}-changes-failed"]
+        ),
+        CHANGES,
+    ),
+    (
+        "PutMetricAlarm on a stack alarm",
+        alert_path_call(
+            "PutMetricAlarm", "cloudwatch", alarmName=f"{_NAME}-undelivered-alerts"
+        ),
+        CHANGES,
+    ),
+    (
+        "PutMetricAlarm by CloudFormation, on a deploy",
+        alert_path_call(
+            "PutMetricAlarm",
+            "cloudwatch",
+            by_cloudformation=True,
+            alarmName=f"{_NAME}-undelivered-alerts",
+        ),
+        set(),
     ),
 ]

@@ -9,7 +9,9 @@ can run in any order.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -218,3 +220,35 @@ def live_stacks(account: Account, region: str) -> list[str]:
     ):
         summaries += page["StackSummaries"]
     return [s["StackName"] for s in summaries if s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def confirm_alert_subscriptions(
+    account: Account, region: str = "us-east-1"
+) -> list[str]:
+    """Confirm every pending subscription in the account's region, as their owners would by the link AWS emails.
+
+    LocalStack keeps an email subscription pending, as AWS does, and serves
+    its confirmation token at /_aws/sns/subscription-tokens/<subscription ARN>;
+    ConfirmSubscription with it is what the link in the email does. Returns the
+    endpoints confirmed.
+    """
+    sns = account.client("sns", region)
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    confirmed = []
+    for topic in sns.list_topics()["Topics"]:
+        for subscription in sns.list_subscriptions_by_topic(TopicArn=topic["TopicArn"])[
+            "Subscriptions"
+        ]:
+            arn = subscription["SubscriptionArn"]
+            attributes = sns.get_subscription_attributes(SubscriptionArn=arn)[
+                "Attributes"
+            ]
+            if attributes.get("PendingConfirmation") != "true":
+                continue
+            with urllib.request.urlopen(
+                f"{endpoint}/_aws/sns/subscription-tokens/{arn}", timeout=10
+            ) as answer:
+                token = json.loads(answer.read())["subscription_token"]
+            sns.confirm_subscription(TopicArn=topic["TopicArn"], Token=token)
+            confirmed.append(subscription["Endpoint"])
+    return confirmed

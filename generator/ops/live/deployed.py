@@ -75,9 +75,11 @@ class Finding:
     def as_json(self) -> dict[str, Any]:
         return asdict(self) | {"lines": list(self.lines)}
 
-    def report(self) -> list[str]:
+    def report(self, where: bool = True) -> list[str]:
+        """A line that names what differs, then the difference and how to undo it, indented."""
+        heading = f"{self.what} differs from the deployed template:"
         return [
-            f"{self.where}: {self.what} differs from the deployed template:",
+            f"{self.where}: {heading}" if where else heading,
             *(f"  {line}" for line in self.lines),
             f"  to undo: {self.undo}",
         ]
@@ -307,7 +309,7 @@ def _key_checks(stack: DeployedStack, read: Reader) -> tuple[KeyCheck, ...]:
         for resource in stack.of_type("AWS::KMS::Alias").values()
     }
     checks = []
-    for logical_id, resource in sorted(stack.of_type("AWS::KMS::Key").items()):
+    for logical_id, resource in stack.of_type("AWS::KMS::Key").items():
         key_id = stack.deployment.physical_ids.get(logical_id, "")
         alias = str(aliases.get(key_id) or logical_id)
         label = f"{alias} in {read.region}"
@@ -359,7 +361,7 @@ def _key_checks(stack: DeployedStack, read: Reader) -> tuple[KeyCheck, ...]:
         checks.append(
             KeyCheck(alias, read.region, key_id, state, rotation, tuple(problems))
         )
-    return tuple(checks)
+    return tuple(sorted(checks, key=lambda check: check.alias))
 
 
 def _targets(properties: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:

@@ -226,7 +226,7 @@ def secret_status(
         else []
     )
     key_finding = next((f for f in held if f.what == "KMS key"), None)
-    tampering = [line for f in held for line in f.report()]
+    tampering = [line for f in held for line in f.report(where=False)]
     return SecretStatus(
         secret=name,
         region=region,
