@@ -40,7 +40,11 @@ _CLIENT_CONFIG = Config(
 
 @dataclass
 class Fault:
-    """What to do to requests for `operation` (e.g. "PutSecretValue") in `region` (None: any)."""
+    """What to do to requests for `operation` (e.g. "PutSecretValue"; "*": any) in `region` (None: any).
+
+    With `account`, only to that account's requests (its access key id): the
+    engine is shared, and a fault meant for one test must not reach another's.
+    """
 
     operation: str
     action: str  # drop | error | throttle | hang | delay | signal
@@ -50,12 +54,16 @@ class Fault:
     pid: int | None = None  # for signal
     # Only once a request for this operation has been seen (None: from the start).
     after: str | None = None
+    account: str | None = None
     applied: int = 0
 
-    def matches(self, operation: str, region: str, seen: list[Seen]) -> bool:
+    def matches(
+        self, operation: str, region: str, seen: list[Seen], account: str = ""
+    ) -> bool:
         return (
-            self.operation == operation
+            self.operation in ("*", operation)
             and self.region in (None, region)
+            and self.account in (None, account)
             and self.applied < self.times
             and (
                 self.after is None or any(s.operation == self.after for s in seen[:-1])
@@ -98,9 +106,9 @@ class EngineProxy:
             if s.operation == operation and region in (None, s.region)
         )
 
-    def fault_for(self, operation: str, region: str) -> Fault | None:
+    def fault_for(self, operation: str, region: str, account: str = "") -> Fault | None:
         for fault in self.faults:
-            if fault.matches(operation, region, self.seen):
+            if fault.matches(operation, region, self.seen, account):
                 fault.applied += 1
                 return fault
         return None
@@ -174,7 +182,7 @@ def _handler(proxy: EngineProxy) -> type[BaseHTTPRequestHandler]:
             operation = wire.operation(headers, body)
             who = wire.caller(headers)
             proxy.seen.append(Seen(operation, who.region, who.service))
-            fault = proxy.fault_for(operation, who.region)
+            fault = proxy.fault_for(operation, who.region, who.access_key)
             action = fault.action if fault else "forward"
             if action == "signal" and fault and fault.pid:
                 os.kill(fault.pid, signal.SIGINT)

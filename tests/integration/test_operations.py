@@ -859,3 +859,76 @@ def test_one_failing_call_costs_one_row_not_the_table(
     assert run.code == 1
     assert states[(SECRET, WEST)] == "ERROR" and states[(SECRET, EAST)] == "SET"
     assert states[("trading/prod/alphavantage", WEST)] == "ERROR"
+
+
+# The gate answers within its deadline whatever the endpoint does: the console script, in a
+# process of its own, since what is tested is when that process ends.
+DEADLINE = 5
+# The deadline, plus what docs/operations.md allows for starting and printing.
+BOUND = DEADLINE + 10
+
+
+def _status_process(proxy: EngineProxy) -> tuple[Run, float]:
+    started = time.monotonic()
+    process = _console_script(
+        "status",
+        "--env",
+        "prod",
+        "--deadline",
+        str(DEADLINE),
+        stdin="",
+        endpoint=proxy.url,
+    )
+    try:
+        run = _finish(process)
+    finally:
+        process.kill()
+    return run, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "faults, unknown",
+    [
+        ([Fault("*", "hang", seconds=60, account=OPERATIONS.account_id)], [EAST, WEST]),
+        (
+            [
+                Fault(
+                    "*", "hang", seconds=60, region=WEST, account=OPERATIONS.account_id
+                )
+            ],
+            [WEST],
+        ),
+    ],
+    ids=["every-request-hangs", "one-region-of-two-hangs"],
+)
+def test_a_frozen_endpoint_is_unknown_by_the_deadline_not_a_wait_of_minutes(
+    proxy, faults, unknown
+):
+    converge()
+    proxy.add(*faults)
+    run, elapsed = _status_process(proxy)
+    assert elapsed < BOUND, (
+        f"status took {elapsed:.1f} s against a {DEADLINE} s deadline"
+    )
+    assert run.code == 11, run.said
+    verdict = run.out.strip().splitlines()[-1]
+    assert verdict.startswith(
+        f"prod: UNKNOWN: {', '.join(unknown)} did not answer by the deadline"
+    ), verdict
+    rows = [line for line in run.out.splitlines() if line.startswith("trading/prod/")]
+    for region in (EAST, WEST):
+        states = {line.split()[2] for line in rows if line.split()[1] == region}
+        assert (states == {"UNKNOWN"}) == (region in unknown), (region, rows)
+
+
+def test_a_hung_caller_identity_call_leaves_the_gate_on_time(proxy):
+    """status asks nothing of STS: a hung STS costs it nothing, and the verdict is the gate's own."""
+    converge()
+    proxy.add(
+        Fault("GetCallerIdentity", "hang", seconds=60, account=OPERATIONS.account_id)
+    )
+    run, elapsed = _status_process(proxy)
+    assert elapsed < BOUND, f"status took {elapsed:.1f} s behind a hung STS"
+    assert run.code in (0, 1), run.said
+    assert "UNKNOWN" not in run.out
+    assert proxy.count("GetCallerIdentity") == 0

@@ -141,3 +141,108 @@ def test_status_reports_tags_that_drifted_from_the_template():
         "tag Owner is 'someone-else', expected 'platform-engineering'",
         "tag CostCenter is missing",
     )
+
+
+def test_a_region_that_does_not_answer_by_the_deadline_is_unknown_and_the_gate_exits_11(
+    monkeypatch, capsys
+):
+    import threading
+    import time
+
+    from generator.ops import cli
+    from generator.ops.live import status as live_status
+    from generator.ops.live.alerts import DeadLetters
+    from generator.ops.live.deployed import Placement
+
+    released = threading.Event()
+
+    def region_status(env, region, aws, now=None):
+        if region == "us-west-2":
+            released.wait(30)  # hung, as a frozen endpoint leaves a call
+        rows = tuple(
+            live_status.SecretStatus(
+                f"trading/prod/{name}", region, live_status.State.SET
+            )
+            for name in ("alphavantage", "alpaca")
+        )
+        return live_status.RegionStatus(
+            region,
+            rows,
+            Placement(region, "trading-prod-secrets"),
+            DeadLetters("q", region, 0),
+        )
+
+    monkeypatch.setattr(live_status, "_region_status", region_status)
+    started = time.monotonic()
+    try:
+        code = cli.status(
+            PROD, PROD.regions, None, as_json=False, deadline=started + 0.5
+        )
+    finally:
+        released.set()
+    assert time.monotonic() - started < 5
+    assert code == 11
+    out = capsys.readouterr().out
+    assert [
+        line.split()[1:3]
+        for line in out.splitlines()
+        if line.startswith("trading/prod/")
+    ] == [
+        ["us-east-1", "SET"],
+        ["us-west-2", "UNKNOWN"],
+        ["us-east-1", "SET"],
+        ["us-west-2", "UNKNOWN"],
+    ]
+    assert out.splitlines()[-1] == (
+        "prod: UNKNOWN: us-west-2 did not answer by the deadline, so the gate cannot be decided there; "
+        "all 2 secret(s) pass the go-live gate in the regions that did"
+    )
+
+
+@pytest.mark.parametrize(
+    "message, kind, says",
+    [
+        (
+            {
+                "Body": "{}",
+                "MessageAttributes": {
+                    "RULE_ARN": {
+                        "StringValue": "arn:aws:events:us-east-1:1:rule/trading-prod-secrets-changes"
+                    },
+                    "ERROR_CODE": {"StringValue": "NO_PERMISSIONS"},
+                },
+            },
+            "undelivered",
+            "an alert of trading-prod-secrets-changes EventBridge could not deliver (NO_PERMISSIONS)",
+        ),
+        (
+            {
+                "Body": json.dumps(
+                    {
+                        "detail": {
+                            "eventSource": "sns.amazonaws.com",
+                            "eventName": "Unsubscribe",
+                            "eventTime": "2026-12-06T10:00:00Z",
+                            "userIdentity": {
+                                "arn": "arn:aws:sts::1:assumed-role/ops/mallory"
+                            },
+                        }
+                    }
+                )
+            },
+            "change",
+            "Unsubscribe on the alert topic by arn:aws:sts::1:assumed-role/ops/mallory at 2026-12-06T10:00:00Z",
+        ),
+        (
+            {"Body": json.dumps({"Type": "Notification", "Message": "..."})},
+            "undelivered",
+            "an alert email SNS could not deliver",
+        ),
+        ({"Body": "not json"}, "undelivered", "a message that is not an event"),
+    ],
+    ids=["eventbridge-dead-letter", "alert-path-change", "sns-redrive", "garbage"],
+)
+def test_each_dead_letter_is_said_for_what_it_is(message, kind, says):
+    from generator.ops.live.alerts import describe_message
+
+    assert describe_message(message) == (kind, says)

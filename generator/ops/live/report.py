@@ -143,11 +143,12 @@ def status_table(env: Environment, status: EnvironmentStatus) -> str:
     lines += _failed(status.placement_problems)
     undelivered = [text for q in status.queues if (text := dead_letter_problem(q))]
     lines += [f"FAIL: {text}" for text in undelivered]
-    failing = sum(1 for s in rows if s.gate_problems)
+    answered = [s for s in rows if s.state.value != "UNKNOWN"]
+    failing = sum(1 for s in answered if s.gate_problems)
     verdict = (
-        f"{failing} of {len(rows)} secret(s) fail the go-live gate"
+        f"{failing} of {len(answered)} secret(s) fail the go-live gate"
         if failing
-        else f"all {len(rows)} secret(s) pass the go-live gate"
+        else f"all {len(answered)} secret(s) pass the go-live gate"
     )
     if headed := [p for p in status.placement_problems if not p.startswith(" ")]:
         verdict += f"; {len(headed)} problem(s) with what the deploy put in place"
