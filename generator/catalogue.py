@@ -58,6 +58,22 @@ def _object_schema(
 
 
 @dataclass(frozen=True)
+class RefusedValue:
+    """A value no environment accepts for one field, whatever its provider says: a public key, say.
+
+    Compared without regard to case. `why` is printed: it names what the
+    value is, and the value is public, never a credential of ours.
+    """
+
+    field: str
+    value: str
+    why: str
+
+    def refuses(self, value: object) -> bool:
+        return isinstance(value, str) and value.strip().lower() == self.value.lower()
+
+
+@dataclass(frozen=True)
 class SecretSpec:
     """What one integration's secret is: identity, description, value schema and placeholder.
 
@@ -71,6 +87,8 @@ class SecretSpec:
     description: str
     schema_for: Callable[[Environment], Mapping[str, Any]]
     placeholder_for: Callable[[Environment], Mapping[str, str]]
+    # Values refused outright, in every environment, before any provider is asked.
+    refused: tuple[RefusedValue, ...] = ()
 
     def schema(self, env: Environment) -> dict[str, Any]:
         return dict(self.schema_for(env))
@@ -103,6 +121,15 @@ ALPHAVANTAGE = SecretSpec(
         {"apiKey": _string_field("AlphaVantage API key")},
     ),
     placeholder_for=lambda env: {"apiKey": "PLACEHOLDER-alphavantage-api-key-not-real"},
+    refused=(
+        RefusedValue(
+            "apiKey",
+            "demo",
+            # Said without the value: nothing a tool prints repeats one.
+            "the public key of AlphaVantage's documentation examples, which anyone may use and which "
+            "serves only those examples",
+        ),
+    ),
 )
 
 ALPACA = SecretSpec(

@@ -299,3 +299,30 @@ def test_a_current_key_the_provider_no_longer_accepts_cannot_vouch_for_the_new_o
 ):
     code, line, _ = put(alpaca("valid"), current=alpaca("revoked"))
     assert code == 3 and "--new-account" in line and "cannot be compared" in line
+
+
+@pytest.mark.parametrize("env", list(ENVIRONMENTS.values()), ids=list(ENVIRONMENTS))
+@pytest.mark.parametrize(
+    "flags", [(), ("--skip-provider-check",)], ids=["checked", "check-skipped"]
+)
+@pytest.mark.parametrize("key", ["demo", "DEMO"])
+def test_alphavantages_public_demo_key_is_refused_everywhere_before_any_provider_is_asked(
+    put, providers, env, flags, key
+):
+    providers_asked = len(providers.requests)
+    code, line, clients = put({"apiKey": key}, *flags, env=env)
+    assert code == 3
+    assert line == (
+        f"trading-secrets: error: trading/{env.name}/alphavantage: refused, nothing written: field 'apiKey' "
+        "holds the public key of AlphaVantage's documentation examples, which anyone may use and which serves "
+        "only those examples"
+    )
+    assert all(client.calls == [] for client in clients.values())
+    assert len(providers.requests) == providers_asked
+
+
+def test_the_check_asks_for_what_the_demo_key_is_not_served(providers):
+    """Were the demo key not refused first, the check's own request could not pass it."""
+    checked = provider.check("alphavantage", {"apiKey": "demo"})
+    assert checked.verdict is Verdict.INCONCLUSIVE and not checked.vouches
+    assert "a notice" in checked.reason

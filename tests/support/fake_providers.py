@@ -60,7 +60,15 @@ ALPHAVANTAGE = {
     "FAKE-av-note": {"Note": "Thank you for using Alpha Vantage! {echo}"},
     "FAKE-av-bad-call": {"Error Message": "Invalid API call. {echo}"},
 }
-QUOTE = {"Global Quote": {"01. symbol": "IBM", "05. price": "100.0000"}}
+# What AlphaVantage tells its public demo key for anything but its documentation's own examples.
+DEMO_NOTICE = {
+    "Information": "The **demo** API key is for demo purposes only. Please claim your free API key at "
+    "(https://www.alphavantage.co/support/#api-key) to explore our full API offerings."
+}
+
+
+def quote(symbol: str) -> dict[str, object]:
+    return {"Global Quote": {"01. symbol": symbol, "05. price": "100.0000"}}
 
 
 @dataclass
@@ -109,14 +117,19 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._answer(status, _echo(body, credential), credential)
         elif parsed.path == "/query":
-            key = urllib.parse.parse_qs(parsed.query).get("apikey", [""])[0]
+            query = urllib.parse.parse_qs(parsed.query)
+            key = query.get("apikey", [""])[0]
+            symbol = query.get("symbol", [""])[0]
+            default = (
+                DEMO_NOTICE if key == "demo" and symbol != "IBM" else quote(symbol)
+            )
             body = next(
                 (
                     answer
                     for prefix, answer in ALPHAVANTAGE.items()
                     if key.startswith(prefix)
                 ),
-                QUOTE,
+                default,
             )
             self._answer(200, _echo(body, key), key)
         else:

@@ -98,9 +98,21 @@ def _has_unsafe_character(text: str) -> bool:
     return UNSAFE_CHARACTER.search(text) is not None
 
 
+def refused_problems(spec: SecretSpec, value: Any) -> list[str]:
+    """Which fields hold a value the spec refuses outright (a public key); never the value itself."""
+    if not isinstance(value, Mapping):
+        return []
+    return [
+        f"field {refused.field!r} holds {refused.why}"
+        for refused in spec.refused
+        if refused.refuses(value.get(refused.field))
+    ]
+
+
 def value_problems(env: Environment, spec: SecretSpec, value: Any) -> list[str]:
-    """Why `value` may not be put as `spec`'s secret in `env`: its schema, no control character, no placeholder in prod."""
-    problems = schema_problems(env, spec, value)
+    """Why `value` may not be put as `spec`'s secret in `env`: its schema, a refused value, no control character,
+    no placeholder where placeholders are never accepted."""
+    problems = schema_problems(env, spec, value) + refused_problems(spec, value)
     if not isinstance(value, Mapping):
         return problems
     known = spec.schema(env)["properties"]

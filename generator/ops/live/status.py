@@ -23,7 +23,11 @@ from generator.environments import Environment
 from generator.errors import AwsError, ValueRefused
 from generator.naming import secret_name
 from generator.ops.aws import AwsClients, aws_errors, list_versions
-from generator.ops.change.values import parse_document, schema_problems
+from generator.ops.change.values import (
+    parse_document,
+    refused_problems,
+    schema_problems,
+)
 from generator.ops.change.versions import CURRENT, UNCHECKED, RegionVersions
 from generator.ops.live.alerts import DeadLetters, dead_letters
 from generator.ops.live.deployed import (
@@ -118,7 +122,7 @@ def _judge(
         value = parse_document(secret_string, name)
     except ValueRefused as refused:  # its problems never quote the value
         return State.INVALID, refused.problems
-    found = schema_problems(env, spec, value)
+    found = schema_problems(env, spec, value) + refused_problems(spec, value)
     if found:
         return State.INVALID, found
     return (State.PLACEHOLDER if spec.is_placeholder(env, value) else State.SET), []

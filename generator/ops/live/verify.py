@@ -11,7 +11,7 @@ from generator.naming import secret_name
 from generator.ops.aws import AwsClients, aws_errors, list_versions, version_with
 from generator.ops.change import provider
 from generator.ops.change.provider import Verdict, current_value
-from generator.ops.change.values import schema_problems
+from generator.ops.change.values import refused_problems, schema_problems
 from generator.ops.change.versions import CURRENT, UNCHECKED
 
 # What verify exits with when regions disagree: the first of these any region got.
@@ -36,7 +36,11 @@ def _verify_region(
     version = current["VersionId"]
     # The version listed as current, by its id: the value checked is the one the line names.
     value = current_value(aws, name, region, version)
-    if value is None or schema_problems(env, spec, value):
+    if (
+        value is None
+        or schema_problems(env, spec, value)
+        or refused_problems(spec, value)
+    ):
         say(
             f"{name} in {region}: version {version}: INVALID: not a value to send to a provider"
         )
