@@ -121,18 +121,39 @@ def test_a_flag_the_tool_does_not_have_is_caught():
             parse_args(variant)
 
 
-def test_the_resource_policy_snippet_turns_expected_properties_into_a_policy(tmp_path):
-    """docs/operations.md's python3 -c line, run as written on what detect-stack-resource-drift returns."""
+def test_the_extraction_snippet_writes_the_document_of_the_finding_it_names(tmp_path):
+    """docs/operations.md's python3 -c line, run as written on JSON shaped as `status --json` writes it.
+
+    The line is also run on a real failing status in tests/integration/test_tampering.py.
+    """
+    from generator.ops.live.deployed import Finding
+
     [(document, line, command)] = [c for c in COMMANDS if _kind(c[2]) == "python3 -c"]
     template = json.loads((ROOT / "templates" / "prod" / "secrets.json").read_text())
-    policy = template["Resources"]["AlpacaCredentialsResourcePolicy"]["Properties"]
-    # ExpectedProperties is a JSON string of the resource's properties, as the template resolves them.
-    expected = {
-        "ResourcePolicy": policy["ResourcePolicy"],
-        "BlockPublicPolicy": True,
-        "SecretId": "arn",
-    }
-    (tmp_path / "expected.json").write_text(json.dumps(expected))
+    policy = template["Resources"]["AlpacaCredentialsResourcePolicy"]["Properties"][
+        "ResourcePolicy"
+    ]
+    where = "trading/prod/alpaca in us-east-1"
+    findings = [
+        Finding(where, "KMS key", ("encrypted with k",), "undo", "alias/x"),
+        Finding(
+            where,
+            "resource policy",
+            ("statement S (Deny) was removed",),
+            "undo",
+            policy,
+        ),
+        Finding(
+            "trading/prod/alpaca in us-west-2",
+            "resource policy",
+            (),
+            "undo",
+            {"other": 1},
+        ),
+    ]
+    (tmp_path / "status.json").write_text(
+        json.dumps({"ok": False, "findings": [f.as_json() for f in findings]}, indent=2)
+    )
     done = subprocess.run(
         ["bash", "-c", command.replace("python3", shlex.quote(sys.executable), 1)],
         cwd=tmp_path,
@@ -141,6 +162,4 @@ def test_the_resource_policy_snippet_turns_expected_properties_into_a_policy(tmp
         timeout=30,
     )
     assert done.returncode == 0, f"{document}:{line}: {done.stderr}"
-    assert (
-        json.loads((tmp_path / "policy.json").read_text()) == policy["ResourcePolicy"]
-    )
+    assert json.loads((tmp_path / "policy.json").read_text()) == policy

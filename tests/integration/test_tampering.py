@@ -19,6 +19,10 @@ of its own, serves every test here; each test puts back what it changed.
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +40,7 @@ from support.alert_events import (
     secret_call,
 )
 from support.engine import TAMPERING, confirm_alert_subscriptions, deployed
+from support.repository import ROOT, commands_in_code_blocks
 from support.tool_runs import run_tool
 
 from generator.environments import ENVIRONMENTS
@@ -342,6 +347,9 @@ class Tampering:
     undo: Callable[[], object]
     # Each line the failing status must print: what changed, named.
     says: tuple[str, ...]
+    # How docs/operations.md puts it back: the finding's `where` and `what` in the status JSON, and the
+    # documented command, given the file the documented python3 -c line writes from that finding.
+    documented: tuple[str, str, Callable[[str], object]] | None = None
 
 
 def _moved_to_another_key() -> Tampering:
@@ -398,6 +406,14 @@ def _secret_policy(edit: Callable[[dict], object], *says: str) -> Tampering:
         (
             f"FAIL: {SECRET} in us-east-1: resource policy differs from the deployed template:",
             *says,
+        ),
+        (
+            f"{SECRET} in us-east-1",
+            "resource policy",
+            # aws secretsmanager put-resource-policy --resource-policy file://policy.json --block-public-policy
+            lambda policy: secrets.put_resource_policy(
+                SecretId=SECRET, ResourcePolicy=policy, BlockPublicPolicy=True
+            ),
         ),
     )
 
@@ -502,6 +518,12 @@ def _rule_targets(change: Callable[[Any, list[dict]], object], *says: str) -> Ta
             f"FAIL: alert rule {RULE} in us-east-1: targets differs from the deployed template:",
             *says,
         ),
+        (
+            f"alert rule {RULE} in us-east-1",
+            "targets",
+            # aws events put-targets --rule R --targets file://targets.json
+            lambda targets: events.put_targets(Rule=RULE, Targets=json.loads(targets)),
+        ),
     )
 
 
@@ -536,6 +558,17 @@ def _pattern_changed() -> Tampering:
             State=rule["State"],
         )
 
+    def as_documented(pattern: str) -> None:
+        # describe-rule --query '{Name: Name, Description: Description}' > rule.json, then
+        # put-rule --cli-input-json file://rule.json --event-pattern file://pattern.json --state ENABLED
+        rule = events.describe_rule(Name=RULE)
+        events.put_rule(
+            Name=rule["Name"],
+            Description=rule["Description"],
+            EventPattern=pattern,
+            State="ENABLED",
+        )
+
     return Tampering(
         make,
         undo,
@@ -543,6 +576,7 @@ def _pattern_changed() -> Tampering:
             f"FAIL: alert rule {RULE} in us-east-1: event pattern differs from the deployed template:",
             'detail.eventName lost "AssociateCrossAccountReplica"',
         ),
+        (f"alert rule {RULE} in us-east-1", "event pattern", as_documented),
     )
 
 
@@ -577,12 +611,28 @@ def _resubscribed(confirmed: bool) -> None:
 
 def _unsubscribed() -> Tampering:
     sns = ACCOUNT.client("sns")
+
+    def as_documented(attributes: str) -> None:
+        # aws sns subscribe --protocol email --notification-endpoint E --attributes file://subscription-attributes.json
+        sns.subscribe(
+            TopicArn=topic_arn(),
+            Protocol="email",
+            Endpoint=SUBSCRIBER,
+            Attributes=json.loads(attributes),
+        )
+        assert confirm_alert_subscriptions(ACCOUNT) == [SUBSCRIBER]
+
     return Tampering(
         lambda: sns.unsubscribe(SubscriptionArn=_subscription()["SubscriptionArn"]),
         lambda: _resubscribed(confirmed=True),
         (
             f"the template's subscription of email {SUBSCRIBER} is gone",
             "has no confirmed subscriber, so no alert reaches anyone",
+        ),
+        (
+            "topic trading-staging-secrets-alerts in us-east-1",
+            "subscriptions",
+            as_documented,
         ),
     )
 
@@ -631,6 +681,14 @@ def _topic_policy_opened() -> Tampering:
             "statement AllowEventBridgeToPublish: Principal lost Service:events.amazonaws.com",
             "statement AllowEventBridgeToPublish: Principal gained AWS:*",
         ),
+        (
+            "topic trading-staging-secrets-alerts in us-east-1",
+            "topic policy",
+            # aws sns set-topic-attributes --attribute-name Policy --attribute-value file://topic-policy.json
+            lambda policy: sns.set_topic_attributes(
+                TopicArn=topic_arn(), AttributeName="Policy", AttributeValue=policy
+            ),
+        ),
     )
 
 
@@ -658,6 +716,14 @@ def _key_policy_widened() -> Tampering:
         (
             f"{SECRETS_KEY} in us-east-1: key policy differs from the deployed template:",
             "statement AllowUseThroughSecretsManagerOnly: Principal gained AWS:*",
+        ),
+        (
+            f"{SECRETS_KEY} in us-east-1",
+            "key policy",
+            # aws kms put-key-policy --policy-name default --policy file://key-policy.json
+            lambda policy: kms.put_key_policy(
+                KeyId=key_id(SECRETS_KEY), PolicyName="default", Policy=policy
+            ),
         ),
     )
 
@@ -701,6 +767,12 @@ def _alarm_silenced() -> Tampering:
         (
             f"alarm {ALARM} in us-east-1: alarm differs from the deployed template:",
             "AlarmActions are none, not ",
+        ),
+        (
+            f"alarm {ALARM} in us-east-1",
+            "alarm",
+            # aws cloudwatch put-metric-alarm --cli-input-json file://alarm.json
+            lambda alarm: cloudwatch.put_metric_alarm(**json.loads(alarm)),
         ),
     )
 
@@ -787,6 +859,53 @@ def test_status_fails_the_gate_for_tampering_and_passes_once_it_is_undone(
     for line in tampering.says:
         assert line in seen.out, (line, seen.out)
     after = status(monkeypatch, capsys, caplog)
+    assert after.code == 0, after.said
+
+
+def _documented_extraction() -> str:
+    """The python3 -c program docs/operations.md gives to write a finding's `expected` to a file."""
+    [program] = [
+        shlex.split(command)[2]
+        for _, command in commands_in_code_blocks(
+            ROOT / "docs" / "operations.md",
+            re.compile(r"^```sh\n(.*?)^```", re.M | re.S),
+        )
+        if command.startswith("python3 -c") and "status.json" in command
+    ]
+    return program
+
+
+DOCUMENTED = sorted(name for name, make in TAMPERINGS.items() if make().documented)
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_what_status_prints_puts_it_back_the_documented_way(
+    staging, monkeypatch, capsys, caplog, tmp_path, name
+):
+    """Undone from the status JSON with docs/operations.md's own python3 -c line, then the documented call."""
+    tampering = TAMPERINGS[name]()
+    assert tampering.documented is not None
+    where, what, put_back = tampering.documented
+    tampering.make()
+    try:
+        seen = status(monkeypatch, capsys, caplog, "--json")
+        assert seen.code == 1, seen.said
+        (tmp_path / "status.json").write_text(seen.out)
+        written = subprocess.run(
+            [sys.executable, "-c", _documented_extraction(), where, what],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        put_back(written)
+        after = status(monkeypatch, capsys, caplog)
+    except BaseException:
+        tampering.undo()
+        raise
+    if after.code != 0:
+        tampering.undo()
     assert after.code == 0, after.said
 
 

@@ -69,7 +69,7 @@ class Finding:
     what: str  # which of its properties ("resource policy", "event pattern", ...)
     lines: tuple[str, ...]  # the difference, statement by statement or field by field
     undo: str  # how to put it back
-    # What the template sets (a resolved document), for whoever puts it back.
+    # What the template sets, resolved: exactly the file:// document the `undo` command reads.
     expected: Any = None
 
     def as_json(self) -> dict[str, Any]:
@@ -95,9 +95,14 @@ class KeyCheck:
     state: str | None
     rotation: bool | None
     problems: tuple[str, ...] = ()
+    # The differences from the template among the problems, each with the document to put back.
+    findings: tuple[Finding, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self) | {"problems": list(self.problems)}
+        return asdict(self) | {
+            "problems": list(self.problems),
+            "findings": [f.as_json() for f in self.findings],
+        }
 
 
 @dataclass(frozen=True)
@@ -109,9 +114,14 @@ class RuleCheck:
     expected: str
     state: str | None
     problems: tuple[str, ...] = ()
+    # The differences from the template among the problems, each with the document to put back.
+    findings: tuple[Finding, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self) | {"problems": list(self.problems)}
+        return asdict(self) | {
+            "problems": list(self.problems),
+            "findings": [f.as_json() for f in self.findings],
+        }
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,15 @@ class Placement:
     out_of_date: tuple[str, ...] = ()
     # What could not be compared at all, and why.
     problems: tuple[str, ...] = ()
+
+    def every_finding(self) -> list[Finding]:
+        """Every difference from the template in this region, each with the document that puts it back."""
+        return [
+            *(f for key in self.keys for f in key.findings),
+            *(f for rule in self.rules for f in rule.findings),
+            *(f for found in self.secrets.values() for f in found),
+            *self.findings,
+        ]
 
     def gate_problems(self) -> list[str]:
         """Every reason this region fails the gate, beyond the secrets' own rows."""
@@ -349,17 +368,30 @@ def _key_checks(stack: DeployedStack, read: Reader) -> tuple[KeyCheck, ...]:
                 f"`aws kms update-alias --alias-name {alias} --target-key-id {key_id} --region {read.region}`"
             )
         expected = resource["Properties"].get("KeyPolicy")
+        findings = []
         if lines := policy_lines(expected, policy):
-            problems += Finding(
-                label,
-                "key policy",
-                tuple(lines),
-                f"{NOT_BY_REDEPLOY}; put the policy back: `aws kms put-key-policy --key-id {key_id} --policy-name "
-                f"default --policy file://key-policy.json --region {read.region}` ({UNDOING_TAMPERING})",
-                expected,
-            ).report()
+            findings.append(
+                Finding(
+                    label,
+                    "key policy",
+                    tuple(lines),
+                    f"{NOT_BY_REDEPLOY}; put the policy back: `aws kms put-key-policy --key-id {key_id} "
+                    f"--policy-name default --policy file://key-policy.json --region {read.region}` "
+                    f"({UNDOING_TAMPERING})",
+                    expected,
+                )
+            )
+        problems += [line for finding in findings for line in finding.report()]
         checks.append(
-            KeyCheck(alias, read.region, key_id, state, rotation, tuple(problems))
+            KeyCheck(
+                alias,
+                read.region,
+                key_id,
+                state,
+                rotation,
+                tuple(problems),
+                tuple(findings),
+            )
         )
     return tuple(sorted(checks, key=lambda check: check.alias))
 
@@ -420,17 +452,20 @@ def _rule_checks(stack: DeployedStack, read: Reader) -> tuple[RuleCheck, ...]:
                 f"{label} is {state}, not {want_state}: {NOT_BY_REDEPLOY}; put it back with `aws events put-rule` "
                 f"({UNDOING_TAMPERING})"
             )
+        findings = []
         if lines := pattern_lines(
             properties.get("EventPattern", {}), described.get("EventPattern") or "{}"
         ):
-            problems += Finding(
-                label,
-                "event pattern",
-                tuple(lines),
-                f"{NOT_BY_REDEPLOY}; put it back with `aws events put-rule --name {name} --event-pattern "
-                f"file://pattern.json --region {read.region}` ({UNDOING_TAMPERING})",
-                properties.get("EventPattern"),
-            ).report()
+            findings.append(
+                Finding(
+                    label,
+                    "event pattern",
+                    tuple(lines),
+                    f"{NOT_BY_REDEPLOY}; put it back with `aws events put-rule --name {name} --event-pattern "
+                    f"file://pattern.json --state {want_state} --region {read.region}` ({UNDOING_TAMPERING})",
+                    properties.get("EventPattern"),
+                )
+            )
         want_targets = _targets(properties)
         lines = []
         for target_id in sorted(set(want_targets) | set(live_targets)):
@@ -449,15 +484,28 @@ def _rule_checks(stack: DeployedStack, read: Reader) -> tuple[RuleCheck, ...]:
                         f"target {target_id}'s dead-letter queue is {have[1] or 'none'}, not {want[1] or 'none'}"
                     )
         if lines:
-            problems += Finding(
-                label,
-                "targets",
-                tuple(lines),
-                f"{NOT_BY_REDEPLOY}; put them back with `aws events put-targets --rule {name} --targets "
-                f"file://targets.json --region {read.region}` ({UNDOING_TAMPERING})",
-                properties.get("Targets"),
-            ).report()
-        checks.append(RuleCheck(name, read.region, want_state, state, tuple(problems)))
+            findings.append(
+                Finding(
+                    label,
+                    "targets",
+                    tuple(lines),
+                    f"{NOT_BY_REDEPLOY}; put them back with `aws events put-targets --rule {name} --targets "
+                    f"file://targets.json --region {read.region}`, and remove any added one with "
+                    f"`aws events remove-targets` ({UNDOING_TAMPERING})",
+                    properties.get("Targets"),
+                )
+            )
+        problems += [line for finding in findings for line in finding.report()]
+        checks.append(
+            RuleCheck(
+                name,
+                read.region,
+                want_state,
+                state,
+                tuple(problems),
+                tuple(findings),
+            )
+        )
     return tuple(checks)
 
 
@@ -595,7 +643,16 @@ def _subscription_findings(
                     "subscriptions",
                     (f"the template's subscription of {who} is gone",),
                     f"{NOT_BY_REDEPLOY}; `aws sns subscribe --topic-arn {arn} --protocol {wanted.get('Protocol')} "
-                    f"--notification-endpoint {wanted.get('Endpoint')} --region {region}`, then confirm it",
+                    f"--notification-endpoint {wanted.get('Endpoint')} --attributes "
+                    f"file://subscription-attributes.json --region {region}`, then its owner confirms it "
+                    f"({UNDOING_TAMPERING})",
+                    # Subscribe's attributes are strings: the dead-letter queue it had, as the template sets it.
+                    {
+                        name: json.dumps(value) if not isinstance(value, str) else value
+                        for name, value in wanted.items()
+                        if name
+                        in ("RedrivePolicy", "FilterPolicy", "RawMessageDelivery")
+                    },
                 )
             )
     return findings
@@ -723,8 +780,9 @@ def _queue_findings(stack: DeployedStack, read: Reader) -> list[Finding]:
                         "queue policy",
                         tuple(lines),
                         f"{NOT_BY_REDEPLOY}; `aws sqs set-queue-attributes --queue-url {url} --attributes "
-                        f"file://queue-policy.json --region {read.region}` ({UNDOING_TAMPERING})",
-                        expected,
+                        f"file://queue-attributes.json --region {read.region}` ({UNDOING_TAMPERING})",
+                        # SetQueueAttributes takes the policy as one attribute, a string.
+                        {"Policy": json.dumps(expected)},
                     )
                 )
     return findings
@@ -759,7 +817,9 @@ def _alarm_findings(stack: DeployedStack, read: Reader) -> list[Finding]:
             for alarm in page["MetricAlarms"]
         }
     findings = []
-    for name, want in sorted(alarms.items()):
+    for name, properties in sorted(alarms.items()):
+        # PutMetricAlarm's input is the template's properties, bar Tags: it ignores them on an existing alarm.
+        want = {k: v for k, v in properties.items() if k != "Tags"}
         label = f"alarm {name} in {read.region}"
         have = live.get(name)
         if have is None:
@@ -768,7 +828,8 @@ def _alarm_findings(stack: DeployedStack, read: Reader) -> list[Finding]:
                     label,
                     "alarm",
                     ("it is gone",),
-                    f"{NOT_BY_REDEPLOY}; recreate it ({UNDOING_TAMPERING})",
+                    f"{NOT_BY_REDEPLOY}; recreate it: `aws cloudwatch put-metric-alarm --cli-input-json "
+                    f"file://alarm.json --region {read.region}` ({UNDOING_TAMPERING})",
                     want,
                 )
             )
@@ -804,7 +865,8 @@ def _alarm_findings(stack: DeployedStack, read: Reader) -> list[Finding]:
             undo = (
                 f"`aws cloudwatch enable-alarm-actions --alarm-names {name} --region {read.region}`"
                 if lines == ["its actions are disabled: it would notify nobody"]
-                else f"{NOT_BY_REDEPLOY}; `aws cloudwatch put-metric-alarm` with the template's settings ({UNDOING_TAMPERING})"
+                else f"{NOT_BY_REDEPLOY}; put the template's settings back: `aws cloudwatch put-metric-alarm "
+                f"--cli-input-json file://alarm.json --region {read.region}` ({UNDOING_TAMPERING})"
             )
             findings.append(Finding(label, "alarm", tuple(lines), undo, want))
     return findings

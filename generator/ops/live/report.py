@@ -58,6 +58,12 @@ def status_document(env: Environment, status: EnvironmentStatus) -> str:
         "alert_rules": [rule.as_json() for rule in status.rules],
         "placement": [region.placement.as_json() for region in status.regions],
         "dead_letter_queues": [queue.as_json() for queue in status.queues],
+        # Every difference from the deployed template, flat, each with `expected`: what undoes it.
+        "findings": [
+            finding.as_json()
+            for region in status.regions
+            for finding in region.placement.every_finding()
+        ],
     }
     return json.dumps(document, indent=2)
 
