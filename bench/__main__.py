@@ -11,6 +11,9 @@ run-by-run ratios, so a machine that speeds up or slows down during the
 benchmark moves both sides alike. Without Node, no ratio is printed: a ratio
 is quoted only when both sides were measured in the same run.
 
+The go-live gate is timed once at its default deadline against a loopback
+endpoint that never answers (bench/gate_deadline.py): about a minute.
+
 Every figure is a whole process timed from outside, the way a user waits for
 it: interpreter start, imports and all. Peak memory is the child's own
 maximum resident set (os.wait4), not this process's. Deployment times come
@@ -31,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import cdk_app
+from bench import cdk_app, gate_deadline
 from bench.report import REPORT, ROOT, print_table
 
 DEPLOY_TIMINGS = ROOT / "reports" / "deploy-timings.json"
@@ -229,6 +232,15 @@ def deploy_figures() -> dict[str, Any]:
     return {"measured": True, "stacks": json.loads(DEPLOY_TIMINGS.read_text())}
 
 
+def gate_figure() -> dict[str, Any]:
+    """`status` at its default deadline against an endpoint that never answers (about a minute)."""
+    progress(
+        f"the go-live gate against an endpoint that never answers (default deadline, "
+        f"{gate_deadline.DEFAULT_DEADLINE} s)"
+    )
+    return gate_deadline.main()
+
+
 def _machine() -> str:
     """The processor model, cores and Python: what a reader needs to weigh the figures."""
     model = platform.machine()
@@ -275,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "scaling": scaling_figures(min(args.runs, 3), scratch, with_cdk),
             "deploy": deploy_figures(),
+            "gate": gate_figure(),
         }
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2) + "\n")

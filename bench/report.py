@@ -78,4 +78,11 @@ def print_table(report: dict[str, Any]) -> None:
                 f"{stack['stack']:<22} {stack['region']:<10} {stack['stack_seconds']:>8.2f} "
                 f"{max(stack['secrets'].values(), default=0.0):>17.2f}"
             )
+    gate = report.get("gate")
+    if gate:
+        print(
+            f"\nthe go-live gate, every call unanswered: `status --env prod` exited {gate['exit']} after "
+            f"{gate['wall_s']:.1f} s (deadline {gate['deadline_s']} s; bound {gate['bound_s']} s)  "
+            f"{_verdict(gate['met'])}"
+        )
     print(f"\nwritten to {REPORT.relative_to(ROOT)}")

@@ -101,3 +101,29 @@ def test_ratios_are_taken_run_by_run_and_quoted_only_when_cdk_was_measured(capsy
         "cdk synth not measured: no node and npm on PATH; no ratio is quoted" in printed
     )
     assert "meets goal" not in printed and "MISSES GOAL" not in printed
+
+
+def test_the_gate_figure_is_a_run_of_status_that_ends_unknown_within_its_bound():
+    """The benchmark's gate figure at a short deadline: the same endpoint, the same verdict, the bound checked."""
+    from bench import gate_deadline
+
+    figure = gate_deadline.main(deadline=3)
+    assert figure["exit"] == 11 and figure["unknown"], figure
+    assert figure["bound_s"] == 13 and figure["met"] == (figure["wall_s"] <= 13)
+
+
+def test_the_silent_endpoint_accepts_and_never_answers():
+    import socket
+
+    from bench.gate_deadline import silent_endpoint
+
+    with silent_endpoint() as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            connection.settimeout(0.5)
+            try:
+                answer = connection.recv(1)
+            except TimeoutError:
+                answer = None
+    assert answer is None

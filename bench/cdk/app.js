@@ -379,6 +379,33 @@ class SecretsStack extends cdk.Stack {
     });
     alertsKeyRule.addTarget(new targets.SqsQueue(deadLetters));
     rulesMade.push(["AlertsKeyChangeRule", alertsKeyRule]);
+    // Changes to the alert path itself, straight to the dead-letter queue; never CloudFormation's own calls,
+    // nor the tool's documented steps (its user agent).
+    const named = `trading-${envName}-secrets-`;
+    const byTool = [{ "anything-but": { suffix: "trading-secrets/alert-path" } }];
+    const alertPathRule = new events.Rule(this, "AlertPathChangeRule", {
+      description: `Changes to the alert path of trading ${envName} secrets: its rules, topic, subscriptions, queue and alarms`,
+      eventPattern: {
+        source: ["aws.cloudwatch", "aws.events", "aws.sns", "aws.sqs"], detailType: ["AWS API Call via CloudTrail"],
+        detail: {
+          userIdentity: { invokedBy: [{ "anything-but": "cloudformation.amazonaws.com" }, { exists: false }] },
+          $or: [
+            { eventName: ["PutMetricAlarm"], requestParameters: { alarmName: [{ prefix: named }] } },
+            { eventName: ["DeleteAlarms", "DisableAlarmActions"], requestParameters: { alarmNames: [{ prefix: named }] } },
+            { eventName: ["DeleteRule", "DisableRule", "PutRule"], requestParameters: { name: [{ prefix: named }] } },
+            { eventName: ["PutTargets", "RemoveTargets"], requestParameters: { rule: [{ prefix: named }] } },
+            { eventName: ["SetSubscriptionAttributes"], requestParameters: { subscriptionArn: [{ prefix: `${topic.topicArn}:` }] } },
+            { eventName: ["Unsubscribe"], requestParameters: { subscriptionArn: [{ prefix: `${topic.topicArn}:` }] }, userAgent: byTool },
+            { eventName: ["AddPermission", "DeleteTopic", "RemovePermission", "SetTopicAttributes"], requestParameters: { topicArn: [topic.topicArn] } },
+            { eventName: ["Subscribe"], requestParameters: { topicArn: [topic.topicArn] }, userAgent: byTool },
+            { eventName: ["AddPermission", "DeleteQueue", "RemovePermission", "SetQueueAttributes"], requestParameters: { queueUrl: [{ suffix: `/${cdk.Aws.ACCOUNT_ID}/${deadLetters.queueName}` }] } },
+            { eventName: ["PurgeQueue"], requestParameters: { queueUrl: [{ suffix: `/${cdk.Aws.ACCOUNT_ID}/${deadLetters.queueName}` }] }, userAgent: byTool },
+          ],
+        },
+      },
+    });
+    alertPathRule.addTarget(new targets.SqsQueue(deadLetters));
+    rulesMade.push(["AlertPathChangeRule", alertPathRule]);
 
     const alarmAction = new actions.SnsAction(topic);
     const undelivered = new cloudwatch.Alarm(this, "AlertDeadLetterQueueAlarm", {

@@ -648,7 +648,7 @@ def _unconfirmed() -> Tampering:
         make,
         lambda: confirm_alert_subscriptions(ACCOUNT),
         (
-            f"email {SUBSCRIBER} has not confirmed its subscription, so it receives no alert",
+            f"email {SUBSCRIBER} is the committed placeholder, which can never receive mail",
         ),
     )
 

@@ -246,3 +246,45 @@ def test_each_dead_letter_is_said_for_what_it_is(message, kind, says):
     from generator.ops.live.alerts import describe_message
 
     assert describe_message(message) == (kind, says)
+
+
+@pytest.mark.parametrize(
+    ("confirmed", "pending", "says"),
+    [
+        # The committed parameter files' address: no link can ever confirm it.
+        (
+            (),
+            ("email trading-prod-alerts@example.invalid",),
+            [
+                "is the committed placeholder, which can never receive mail",
+                "has no confirmed subscriber",
+            ],
+        ),
+        (
+            (),
+            ("email oncall@trading-desk.internal",),
+            [
+                "oncall@trading-desk.internal has not confirmed its subscription",
+                "has no confirmed subscriber",
+            ],
+        ),
+        # Someone still pending beside a confirmed subscriber: alerts reach one person, not the other.
+        (
+            ("email oncall@trading-desk.internal",),
+            ("email second@trading-desk.internal",),
+            ["second@trading-desk.internal has not confirmed its subscription"],
+        ),
+        (("email oncall@trading-desk.internal",), (), []),
+    ],
+)
+def test_alerts_that_may_reach_nobody_are_named(confirmed, pending, says):
+    from generator.ops.live.deployed import Subscriptions, _unheard
+
+    unheard = _unheard(
+        "topic t in us-east-1",
+        "arn:aws:sns:us-east-1:111111111111:t",
+        Subscriptions(confirmed, pending),
+    )
+    assert len(unheard) == len(says)
+    for line, expected in zip(unheard, says, strict=True):
+        assert expected in line

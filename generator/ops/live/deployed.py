@@ -661,11 +661,20 @@ def _subscription_findings(
 def _unheard(label: str, arn: str, subscriptions: Subscriptions) -> list[str]:
     """Why the alerts may reach nobody: a subscriber that has not confirmed, or none confirmed at all."""
     unheard = []
-    if subscriptions.pending:
+    # RFC 2606 keeps .invalid from ever resolving: the committed parameter files' placeholder address,
+    # which no link can confirm. (Only an emulator's test can confirm it, so a confirmed one is left alone.)
+    placeholders = [who for who in subscriptions.pending if who.endswith(".invalid")]
+    waiting = [who for who in subscriptions.pending if who not in placeholders]
+    if placeholders:
         unheard.append(
-            f"{label}: {', '.join(subscriptions.pending)} has not confirmed its subscription, so it receives no "
-            "alert: its owner confirms it with the link in the email from AWS Notifications (it expires after two "
-            f"days; `aws sns list-subscriptions-by-topic --topic-arn {arn}` shows it)"
+            f"{label}: {', '.join(placeholders)} is the committed placeholder, which can never receive mail: "
+            "name a real address in the parameter file's AlertEmail, deploy, and have its owner confirm it"
+        )
+    if waiting:
+        unheard.append(
+            f"{label}: {', '.join(waiting)} has not confirmed its subscription, so it receives no "
+            "alert: its owner confirms it with the link in the email from AWS Notifications (the token is valid for "
+            f"two days; `aws sns list-subscriptions-by-topic --topic-arn {arn}` shows it)"
         )
     if not subscriptions.confirmed:
         unheard.append(

@@ -78,7 +78,7 @@ class SecretStatus:
     # What the deploy put in place: the secret's key, and its resource policy.
     key_problem: str | None = None
     policy_problems: tuple[str, ...] = ()
-    # The day anything last read it: whether a consumer still does.
+    # The day anything last read it, operators' own reads included: a lower bound, never who.
     last_read: str | None = None
     # AWSCURRENT was put with --skip-provider-check and no provider has vouched for it since.
     provider_unchecked: bool = False
