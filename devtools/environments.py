@@ -94,7 +94,15 @@ LOCALSTACK = VirtualEnvironment(
 CHECKOV = VirtualEnvironment(
     ".venv-checkov", ("checkov==3.3.30",), "the checkov scanner", "checkov"
 )
-ALL = (PROJECT, LOCALSTACK, CHECKOV)
+# cfn-lint alone, at the project's pin, without the project: plain `cfn-lint` as an editor plugin,
+# the GitHub Action or an upstream pre-commit hook runs it; the custom rules must load there too.
+CFN_LINT = VirtualEnvironment(
+    ".venv-cfnlint",
+    ("cfn-lint==1.58.0",),
+    "plain cfn-lint, without the project",
+    "cfnlint",
+)
+ALL = (PROJECT, LOCALSTACK, CHECKOV, CFN_LINT)
 
 
 def _reports_version(python: str, version: tuple[int, int]) -> bool:
@@ -246,7 +254,7 @@ def pip(python: Path) -> list[str]:
 def lock(names: list[str]) -> int:
     """Resolve each environment's requirements afresh and write what pip chose to constraints/<name>.txt.
 
-    With names (project, localstack, checkov), only those. Each is resolved by
+    With names (project, localstack, checkov, cfnlint), only those. Each is resolved by
     the Python that will install it. One file serves every supported Python
     (the pins do not differ between 3.11, 3.12 and 3.13): .ci/run installs
     constraints/project.txt on each Python it finds, and a clean clone's test

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from devtools import engine, profiling
-from devtools.environments import CHECKOV, LOCALSTACK, PROJECT, ensure
+from devtools.environments import CFN_LINT, CHECKOV, LOCALSTACK, PROJECT, ensure
 from devtools.processes import ROOT, TaskFailed, run, say
 
 COVERAGE_FLOOR = 90
@@ -54,6 +54,13 @@ def build(args: list[str]) -> int:
     return run([str(ensure(PROJECT)), str(ROOT / "build.py"), *args], "build.py")
 
 
+def tool_environment(**extra: str) -> dict[str, str]:
+    """The test environment, with plain cfn-lint (an environment without the project) named for the CLI test."""
+    return test_environment(
+        TRADING_CFN_LINT=str(ensure(CFN_LINT).parent / "cfn-lint"), **extra
+    )
+
+
 def unit(args: list[str]) -> int:
     """The unit tests alone: no engine, no checkov, no coverage floor."""
     python = ensure(PROJECT)
@@ -72,7 +79,7 @@ def unit(args: list[str]) -> int:
         "no:cacheprovider",
         *args,
     ]
-    return run(command, "pytest", env=test_environment())
+    return run(command, "pytest", env=tool_environment())
 
 
 def whole_suite(args: list[str]) -> int:
@@ -85,6 +92,7 @@ def whole_suite(args: list[str]) -> int:
     python = ensure(PROJECT)
     checkov = ensure(CHECKOV)
     ensure(LOCALSTACK)
+    ensure(CFN_LINT)
     set_up = time.monotonic()
     with _measured(ledger, "the test command, once set up"):
         with engine.engine_started() as (process, engine_env):
@@ -99,7 +107,7 @@ def whole_suite(args: list[str]) -> int:
                 "--cov=generator", "--cov-report=term", f"--cov-fail-under={COVERAGE_FLOOR}",
                 *args,
             ]  # fmt: skip
-            env = test_environment(
+            env = tool_environment(
                 **engine_env,
                 TRADING_CHECKOV=str(checkov.parent / "checkov"),
                 **(ledger.environment() if ledger else {}),

@@ -11,10 +11,13 @@ inputs (tests/support/verdicts.py): a changed template, rule file or
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,7 +88,17 @@ def plant() -> dict[str, Path]:
 
 
 def cfn_lint() -> Path:
-    return Path(sys.executable).with_name("cfn-lint")
+    """Plain cfn-lint from an environment without the project (.venv-cfnlint), as tasks.py names it.
+
+    Not .venv's: there the project is installed, and a rule file that imports
+    it would load; an editor's or a CI action's cfn-lint has no project.
+    """
+    named = os.environ.get("TRADING_CFN_LINT", "")
+    assert named, (
+        "TRADING_CFN_LINT is not set: run the suite through python3 tasks.py test (or unit), "
+        "which installs plain cfn-lint into .venv-cfnlint and names it"
+    )
+    return Path(named)
 
 
 def findings_by_file(output: str) -> dict[str, list[tuple[str, str]]]:
@@ -146,6 +159,62 @@ def test_every_rule_fires_on_its_planted_fragment_and_the_planted_template(cli_r
         )
     # Only the planted faults: nothing else in today's template is wrong.
     assert {rule for rule, _ in prod} == set(PLANTED_PROD_FINDS)
+
+
+def test_the_cli_is_one_without_the_project():
+    """The environment the CLI run uses cannot import the project: a rule that did would not load there."""
+    python = cfn_lint().with_name("python")
+    done = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.util, sys; sys.exit(importlib.util.find_spec('generator') is None)",
+        ],
+        cwd=cfn_lint().parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, "the project is importable where plain cfn-lint runs"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def rule_file_imports_outside(path: Path) -> set[str]:
+    """What a rule file imports beyond cfn-lint and the standard library."""
+    return (
+        _imported_modules(path)
+        - set(sys.stdlib_module_names)
+        - {"cfnlint", "__future__"}
+    )
+
+
+def test_no_rule_file_imports_anything_but_cfn_lint_and_the_standard_library(tmp_path):
+    assert {path.name for path in RULES_DIRECTORY.glob("*.py")} >= {
+        "reading.py",
+        "watchers.py",
+    }
+    for path in RULES_DIRECTORY.glob("*.py"):
+        assert not rule_file_imports_outside(path), (
+            path.name,
+            rule_file_imports_outside(path),
+        )
+    # The check can fail: a rule file as three of them were before.
+    planted = tmp_path / "planted.py"
+    planted.write_text(
+        "from generator.checks.cfn_rules.reading import as_list\nimport yaml\n"
+    )
+    assert rule_file_imports_outside(planted) == {"generator", "yaml"}
 
 
 def test_the_run_covers_every_rule_file_and_the_configuration():

@@ -7,18 +7,27 @@ subscription. Each rule names its AWS source.
 
 from __future__ import annotations
 
+import runpy
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.checks.cfn_rules.reading import (
-    as_list,
-    lowered_actions,
-    referenced,
-    resources_of_type,
-    service_principals,
-    statements,
+# cfn-lint loads each rule file by path, outside any package (.cfnlintrc, append_rules), so the
+# helpers the rules share are read the same way, from beside this file: the rules need cfn-lint
+# and the standard library alone, wherever cfn-lint runs (tests/checks/test_cfn_lint_cli.py).
+_READING = runpy.run_path(str(Path(__file__).with_name("reading.py")))
+as_list: Callable[[Any], list[Any]] = _READING["as_list"]
+lowered_actions: Callable[[dict[str, Any]], set[str]] = _READING["lowered_actions"]
+referenced: Callable[[Any], str | None] = _READING["referenced"]
+resources_of_type: Callable[[Any, str], Iterator[tuple[str, dict[str, Any]]]] = (
+    _READING["resources_of_type"]
 )
+service_principals: Callable[[dict[str, Any]], list[Any]] = _READING[
+    "service_principals"
+]
+statements: Callable[[Any], list[dict[str, Any]]] = _READING["statements"]
 
 
 def _source_arns(document: Any) -> list[Any]:

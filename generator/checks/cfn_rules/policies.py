@@ -8,12 +8,18 @@ denied to everyone but the break-glass role. Each rule names its AWS source.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import runpy
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.checks.cfn_rules.reading import as_list
+# cfn-lint loads each rule file by path, outside any package (.cfnlintrc, append_rules), so the
+# helpers the rules share are read the same way, from beside this file: the rules need cfn-lint
+# and the standard library alone, wherever cfn-lint runs (tests/checks/test_cfn_lint_cli.py).
+_READING = runpy.run_path(str(Path(__file__).with_name("reading.py")))
+as_list: Callable[[Any], list[Any]] = _READING["as_list"]
 
 POLICY_PROPERTIES = ("PolicyDocument", "ResourcePolicy", "KeyPolicy")
 NEGATED_OPERATORS = ("ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals")

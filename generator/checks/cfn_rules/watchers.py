@@ -7,12 +7,22 @@ Self-contained on purpose (cfn-lint and the standard library only): plain
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import runpy
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.checks.cfn_rules.reading import as_list, referenced, resources_of_type
+# cfn-lint loads each rule file by path, outside any package (.cfnlintrc, append_rules), so the
+# helpers the rules share are read the same way, from beside this file: the rules need cfn-lint
+# and the standard library alone, wherever cfn-lint runs (tests/checks/test_cfn_lint_cli.py).
+_READING = runpy.run_path(str(Path(__file__).with_name("reading.py")))
+as_list: Callable[[Any], list[Any]] = _READING["as_list"]
+referenced: Callable[[Any], str | None] = _READING["referenced"]
+resources_of_type: Callable[[Any, str], Iterator[tuple[str, dict[str, Any]]]] = (
+    _READING["resources_of_type"]
+)
 
 # The calls after which a key refuses GenerateDataKey: its state is Disabled or PendingDeletion.
 KEY_SILENCING_CALLS = frozenset({"DisableKey", "ScheduleKeyDeletion"})
