@@ -15,6 +15,9 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+from generator.catalogue import CATALOGUE
+from generator.environments import ENVIRONMENTS
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "bench" / "cdk"
 APP_FILES = ("app.js", "cdk.json", "package.json", "package-lock.json")
@@ -80,8 +83,36 @@ def synth_command(output: Path, synthetic_secrets: int = 0) -> list[str]:
     return command
 
 
+def catalogue_document() -> str:
+    """The generator's catalogue as the CDK app reads it (TRADING_CDK_CATALOGUE): it makes what the catalogue says.
+
+    Per entry: its logical id, name suffix, integration and description, and per
+    environment its rotation interval and, where placeholders are seeded, its placeholder.
+    """
+    return json.dumps(
+        [
+            {
+                "id": spec.logical_id,
+                "suffix": spec.name_suffix,
+                "integration": spec.integration,
+                "description": spec.description,
+                "rotationDays": {
+                    env.name: spec.rotation_interval(env)
+                    for env in ENVIRONMENTS.values()
+                },
+                "placeholder": {
+                    env.name: spec.placeholder(env)
+                    for env in ENVIRONMENTS.values()
+                    if env.seed_placeholders
+                },
+            }
+            for spec in CATALOGUE
+        ]
+    )
+
+
 def synth_environment(synthetic_secrets: int = 0) -> dict[str, str]:
-    environment = {**os.environ, **QUIET}
+    environment = {**os.environ, **QUIET, "TRADING_CDK_CATALOGUE": catalogue_document()}
     if synthetic_secrets:
         environment["TRADING_CDK_SECRETS"] = str(synthetic_secrets)
     return environment

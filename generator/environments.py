@@ -11,9 +11,6 @@ from dataclasses import dataclass
 
 from generator.errors import ConfigurationError
 
-PAPER_TRADING_ENDPOINT = "https://paper-api.alpaca.markets"
-LIVE_TRADING_ENDPOINT = "https://api.alpaca.markets"
-
 
 @dataclass(frozen=True)
 class Environment:
@@ -24,11 +21,15 @@ class Environment:
     seed_placeholders: bool
     retain_stateful_resources: bool
     deny_delete_except_break_glass: bool
-    alpaca_endpoint: str
+    # Its provider credentials are of the providers' live tier (Alpaca: real money),
+    # not their paper or sandbox one; each integration's spec says what that means for it.
+    live_provider_tier: bool
     owner: str
     cost_center: str
     data_classification: str
-    rotation_interval_days: int
+    # Days between rotations by hand for every integration here, where this environment
+    # relaxes them (dev: placeholders and paper keys); None keeps each integration's own.
+    rotation_interval_override_days: int | None
     # Its alerts must reach a person: the parameter file names a subscriber,
     # and the go-live gate wants the subscription confirmed.
     requires_alert_subscriber: bool
@@ -63,11 +64,11 @@ _DEV = Environment(
     seed_placeholders=True,
     retain_stateful_resources=False,
     deny_delete_except_break_glass=False,
-    alpaca_endpoint=PAPER_TRADING_ENDPOINT,
+    live_provider_tier=False,
     owner="platform-engineering",
     cost_center="trading-dev",
     data_classification="internal",
-    rotation_interval_days=180,
+    rotation_interval_override_days=180,
     requires_alert_subscriber=False,
 )
 # The one precedence: each environment is the one before it, plus what it changes.
@@ -78,7 +79,7 @@ _STAGING = dataclasses.replace(
     deny_delete_except_break_glass=True,
     cost_center="trading-staging",
     data_classification="confidential",
-    rotation_interval_days=90,
+    rotation_interval_override_days=None,
     requires_alert_subscriber=True,
 )
 _PROD = dataclasses.replace(
@@ -86,7 +87,7 @@ _PROD = dataclasses.replace(
     name="prod",
     regions=("us-east-1", "us-west-2"),
     seed_placeholders=False,
-    alpaca_endpoint=LIVE_TRADING_ENDPOINT,
+    live_provider_tier=True,
     cost_center="trading-prod",
     data_classification="restricted",
     deployed_as_stack_set=True,

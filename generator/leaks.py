@@ -1,7 +1,7 @@
 """A credential-leak scanner for templates, parameter files and everything the tools print or log.
 
-It looks for what a leaked credential looks like: the shapes of AlphaVantage,
-Alpaca and AWS keys, and long high-entropy tokens. A finding names the
+It looks for what a leaked credential looks like: the shapes of AWS keys and
+of each integration's keys (its catalogue spec), and long high-entropy tokens. A finding names the
 source, the line and the kind of credential, never the text it matched, so a
 finding is itself safe to print. Placeholders never match: they are built of
 words joined by hyphens, which no pattern here accepts.
@@ -22,19 +22,12 @@ from generator.environments import ENVIRONMENTS
 from generator.files import printable
 
 # Real key shapes (what the providers hand out), bounded so that a longer
-# token does not match in its middle.
+# token does not match in its middle: AWS's, and each integration's own (its spec).
 CREDENTIAL_SHAPES: dict[str, re.Pattern[str]] = {
     "AWS access key id": re.compile(
         r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"
     ),
-    # Alpaca key ids: PK (paper) or AK (live), then 18 upper-case letters or digits.
-    "Alpaca key id": re.compile(
-        r"(?<![A-Za-z0-9])(?:PK|AK)(?=[A-Z0-9]*[0-9])[A-Z0-9]{18}(?![A-Za-z0-9])"
-    ),
-    # AlphaVantage keys: 16 upper-case letters and digits, with at least one of each.
-    "AlphaVantage key": re.compile(
-        r"(?<![A-Za-z0-9])(?=[A-Z0-9]{0,15}[0-9])(?=[A-Z0-9]{0,15}[A-Z])[A-Z0-9]{16}(?![A-Za-z0-9])"
-    ),
+    **{kind: shape for spec in CATALOGUE for kind, shape in spec.shapes().items()},
 }
 # Alpaca secret keys and AWS secret access keys are 40 mixed-case characters;
 # both fall under the high-entropy rule below, as do most other tokens.

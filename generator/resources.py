@@ -127,7 +127,7 @@ def secrets_manager_construct(
         spec.logical_id,
         Name=name,
         Description=f"{spec.description} for {env.project} {env.name}; "
-        f"rotated by hand every {env.rotation_interval_days} days",
+        f"rotated by hand every {spec.rotation_interval(env)} days",
         KmsKeyId=GetAtt(key, "Arn"),
         Tags=Tags(**tagging.secret_tags(env, spec)),
         **secret_value(env, spec),

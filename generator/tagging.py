@@ -50,7 +50,7 @@ def secret_tags(env: Environment, spec: SecretSpec) -> dict[str, str]:
         **common_tags(env),
         "Integration": spec.integration,
         "RotationPolicy": "manual",
-        "RotationIntervalDays": str(env.rotation_interval_days),
+        "RotationIntervalDays": str(spec.rotation_interval(env)),
     }
 
 

@@ -127,3 +127,16 @@ def test_the_silent_endpoint_accepts_and_never_answers():
             except TimeoutError:
                 answer = None
     assert answer is None
+
+
+def test_the_cdk_peer_is_handed_the_whole_catalogue():
+    """The CDK app makes one secret per entry it is handed: every catalogue entry, a planted one included."""
+    from bench.cdk_app import catalogue_document, synth_environment
+    from generator.catalogue import CATALOGUE
+
+    handed = json.loads(synth_environment()["TRADING_CDK_CATALOGUE"])
+    assert handed == json.loads(catalogue_document())
+    assert [entry["id"] for entry in handed] == [spec.logical_id for spec in CATALOGUE]
+    alpaca = next(entry for entry in handed if entry["suffix"] == "alpaca")
+    assert alpaca["rotationDays"] == {"dev": 180, "staging": 90, "prod": 90}
+    assert set(alpaca["placeholder"]) == {"dev", "staging"}  # prod seeds none

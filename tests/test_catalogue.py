@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
-from support.repository import committed_parameters
+from support.repository import ROOT, committed_parameters
 
 from generator import tagging
 from generator.build import generate
@@ -19,6 +20,7 @@ from generator.catalogue import (
     SecretSpec,
     _object_schema,
     _string_field,
+    alpaca_endpoint,
 )
 from generator.checks.lint import LintJob
 from generator.checks.template_rules import static_problems
@@ -172,8 +174,67 @@ def test_fixed_fields_are_the_schemas_constants_and_the_rest_are_secret(env_name
     from generator.catalogue import fixed_fields
 
     env = get_environment(env_name)
-    assert fixed_fields(ALPACA.schema(env)) == {"baseUrl": env.alpaca_endpoint}
+    assert fixed_fields(ALPACA.schema(env)) == {"baseUrl": alpaca_endpoint(env)}
     assert ALPACA.secret_fields(env) == ["apiKeyId", "apiSecretKey"]
     assert fixed_fields(ALPHAVANTAGE.schema(env)) == {} and ALPHAVANTAGE.secret_fields(
         env
     ) == ["apiKey"]
+
+
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """The string literals of a module's code: docstrings left out, comments are not in the tree."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(
+            node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+        )
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def keyed_by_integration(root: Path, catalogue) -> list[str]:
+    """Where code outside the catalogue names an integration: its name suffix, its name or its logical id."""
+    names = {
+        word
+        for spec in catalogue
+        for word in (spec.name_suffix, spec.integration, spec.logical_id)
+    }
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "catalogue.py":
+            continue
+        for line, text in _code_strings(path):
+            found += [
+                f"{path.relative_to(root)}:{line}: {word}"
+                for word in sorted(names)
+                if word in text
+            ]
+    return found
+
+
+def test_nothing_in_the_generator_but_the_catalogue_is_keyed_by_an_integration():
+    """One catalogue entry is the integration (tests/integration/test_third_integration.py takes one live)."""
+    assert keyed_by_integration(ROOT / "generator", CATALOGUE) == []
+
+
+def test_code_keyed_by_an_integration_is_caught(tmp_path):
+    """The check can fail: a provider table keyed by name suffix, as provider.CHECKS once was."""
+    (tmp_path / "provider.py").write_text(
+        '"""Checks; alpaca is named in this docstring, which is fine."""\n'
+        'CHECKS = {"alpaca": None, "alphavantage": None}\n'
+    )
+    assert keyed_by_integration(tmp_path, CATALOGUE) == [
+        "provider.py:2: alpaca",
+        "provider.py:2: alphavantage",
+    ]

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from generator.environments import (
-    ENVIRONMENTS,
+from generator.catalogue import (
     LIVE_TRADING_ENDPOINT,
     PAPER_TRADING_ENDPOINT,
-    get_environment,
+    alpaca_endpoint,
 )
+from generator.environments import ENVIRONMENTS, get_environment
 from generator.errors import ConfigurationError
 
 
@@ -39,7 +39,8 @@ def test_unknown_environment_lists_valid_ones():
     ],
 )
 def test_alpaca_endpoint_is_paper_outside_prod(name, endpoint):
-    assert get_environment(name).alpaca_endpoint == endpoint
+    assert alpaca_endpoint(get_environment(name)) == endpoint
+    assert get_environment(name).live_provider_tier is (name == "prod")
 
 
 @pytest.mark.parametrize(
@@ -61,4 +62,5 @@ def test_every_environment_has_project_regions_tags_and_interval(name):
     assert env.project == "trading"
     assert env.regions and all(region.count("-") == 2 for region in env.regions)
     assert env.owner and env.cost_center and env.data_classification
-    assert env.rotation_interval_days > 0
+    # dev relaxes every integration's interval; staging and prod keep each integration's own.
+    assert env.rotation_interval_override_days == (180 if name == "dev" else None)

@@ -46,7 +46,9 @@ def test_secret_has_every_required_tag(templates, env_name, logical_id):
     assert set(tags) == set(tagging.SECRET_TAG_KEYS)
     assert tags["Environment"] == env_name
     assert tags["RotationPolicy"] == "manual"
-    assert tags["RotationIntervalDays"] == str(env.rotation_interval_days)
+    spec = next(s for s in CATALOGUE if s.logical_id == logical_id)
+    assert tags["RotationIntervalDays"] == str(spec.rotation_interval(env))
+    assert tags["RotationIntervalDays"] == ("180" if env_name == "dev" else "90")
     assert tags["ManagedBy"] == tagging.MANAGED_BY
 
 

@@ -23,31 +23,18 @@ const sns = require("aws-cdk-lib/aws-sns");
 const sqs = require("aws-cdk-lib/aws-sqs");
 
 const ENVIRONMENTS = {
-  dev: { classification: "internal", rotationDays: 180, guarded: false, placeholders: true },
-  staging: { classification: "confidential", rotationDays: 90, guarded: true, placeholders: true },
-  prod: { classification: "restricted", rotationDays: 90, guarded: true, placeholders: false },
+  dev: { classification: "internal", guarded: false, placeholders: true },
+  staging: { classification: "confidential", guarded: true, placeholders: true },
+  prod: { classification: "restricted", guarded: true, placeholders: false },
 };
 
-const CATALOGUE = [
-  {
-    id: "AlphaVantageCredentials",
-    suffix: "alphavantage",
-    integration: "AlphaVantage",
-    description: "AlphaVantage market-data API key",
-    placeholder: { apiKey: "PLACEHOLDER-alphavantage-api-key-not-real" },
-  },
-  {
-    id: "AlpacaCredentials",
-    suffix: "alpaca",
-    integration: "Alpaca",
-    description: "Alpaca trading API key id and secret key, with the endpoint they belong to",
-    placeholder: {
-      apiKeyId: "PLACEHOLDER-alpaca-key-id-not-real",
-      apiSecretKey: "PLACEHOLDER-alpaca-secret-key-not-real",
-      baseUrl: "https://paper-api.alpaca.markets",
-    },
-  },
-];
+// The generator's catalogue, as bench/cdk_app.py hands it over (TRADING_CDK_CATALOGUE): one entry per
+// integration, with its rotation interval and placeholder per environment. The app makes what it says,
+// so a new catalogue entry needs no edit here.
+const CATALOGUE = JSON.parse(process.env.TRADING_CDK_CATALOGUE || "[]");
+if (CATALOGUE.length === 0) {
+  throw new Error("TRADING_CDK_CATALOGUE is not set: run the benchmark through python3 tasks.py bench");
+}
 
 function synthetic(count) {
   return Array.from({ length: count }, (_, n) => {
@@ -57,7 +44,8 @@ function synthetic(count) {
       suffix: `synthetic-${number}`,
       integration: `Synthetic${number}`,
       description: `Synthetic benchmark credential ${n}`,
-      placeholder: { apiKey: `PLACEHOLDER-synthetic-${number}-not-real` },
+      placeholder: { dev: { apiKey: `PLACEHOLDER-synthetic-${number}-not-real` }, staging: { apiKey: `PLACEHOLDER-synthetic-${number}-not-real` } },
+      rotationDays: { dev: 180, staging: 90, prod: 90 },
     };
   });
 }
@@ -182,15 +170,15 @@ class SecretsStack extends cdk.Stack {
       const name = `${prefix}${spec.suffix}`;
       const secret = new secretsmanager.Secret(this, spec.id, {
         secretName: name,
-        description: `${spec.description} for trading ${envName}; rotated by hand every ${settings.rotationDays} days`,
+        description: `${spec.description} for trading ${envName}; rotated by hand every ${spec.rotationDays[envName]} days`,
         encryptionKey: key,
         removalPolicy: retention,
         secretStringValue: settings.placeholders
-          ? cdk.SecretValue.unsafePlainText(JSON.stringify(spec.placeholder))
+          ? cdk.SecretValue.unsafePlainText(JSON.stringify(spec.placeholder[envName]))
           : undefined,
       });
       cdk.Tags.of(secret).add("Integration", spec.integration);
-      cdk.Tags.of(secret).add("RotationIntervalDays", String(settings.rotationDays));
+      cdk.Tags.of(secret).add("RotationIntervalDays", String(spec.rotationDays[envName]));
       cdk.Tags.of(secret).add("RotationPolicy", "manual");
       if (!settings.placeholders) {
         // An L2 Secret generates a value when given none; prod is created empty.

@@ -133,7 +133,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     put.add_argument(
         "--new-account",
         action="store_true",
-        help="an Alpaca key of another account than the current one is meant",
+        help="a credential of another account than the current one is meant (where its provider names accounts)",
     )
     verify = command(
         "verify",

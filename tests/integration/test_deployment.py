@@ -25,7 +25,7 @@ from support.tool_runs import (
 
 from generator import naming, tagging
 from generator.build import generate
-from generator.catalogue import CATALOGUE
+from generator.catalogue import CATALOGUE, alpaca_endpoint
 from generator.environments import ENVIRONMENTS
 from generator.naming import secret_name
 
@@ -324,7 +324,7 @@ def test_no_deploy_overwrites_a_value_put_out_of_band(stacks, env_name):
         {
             "apiKeyId": "PLACEHOLDER-oob-not-real",
             "apiSecretKey": "PLACEHOLDER-oob-not-real",
-            "baseUrl": env.alpaca_endpoint,
+            "baseUrl": alpaca_endpoint(env),
         }
     )
     version = secrets.put_secret_value(SecretId=secret_id, SecretString=value)[

@@ -31,6 +31,7 @@ from support.engine import OPERATIONS, confirm_alert_subscriptions, deployed
 from support.tool_runs import Run, assert_said_nothing_secret, output_leaks, run_tool
 
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
+from generator.catalogue import ALPACA, alpaca_endpoint
 from generator.environments import ENVIRONMENTS
 from generator.leaks import known_placeholder_values
 from generator.ops import cli as ops_cli
@@ -41,7 +42,7 @@ FAKE_ALPHAVANTAGE = {"apiKey": "FAKE-test-alphavantage-value-one"}
 FAKE_ALPACA = {
     "apiKeyId": "FAKE-test-alpaca-id-one",
     "apiSecretKey": "FAKE-test-alpaca-secret-one",
-    "baseUrl": PROD.alpaca_endpoint,
+    "baseUrl": alpaca_endpoint(PROD),
 }
 FAKE_ALPACA_ROTATED = {
     **FAKE_ALPACA,
@@ -155,7 +156,7 @@ def test_prod_goes_from_empty_to_set_and_rolls_back(trading_secrets):
     # verify checks every region at the (loopback) providers and takes the mark off.
     verified = trading_secrets("verify", "--env", "prod")
     assert verified.code == 0, verified.said
-    assert verified.out.count(": passed: Alpaca accepts the key pair") == 2
+    assert verified.out.count(": passed: Alpaca accepts the credential at ") == 2
     assert verified.out.count(": inconclusive: AlphaVantage returned data") == 2
     assert verified.out.count("the UNCHECKED mark is taken off") == 2
     ready = trading_secrets("status", "--env", "prod", "--json")
@@ -265,13 +266,13 @@ REFUSED = {
     "live url in dev": (
         "dev",
         "alpaca",
-        {**FAKE_ALPACA, "baseUrl": PROD.alpaca_endpoint},
+        {**FAKE_ALPACA, "baseUrl": alpaca_endpoint(PROD)},
         "field 'baseUrl' must be https://paper-api.alpaca.markets in dev",
     ),
     "paper url in prod": (
         "prod",
         "alpaca",
-        {**FAKE_ALPACA, "baseUrl": DEV.alpaca_endpoint},
+        {**FAKE_ALPACA, "baseUrl": alpaca_endpoint(DEV)},
         "field 'baseUrl' must be https://api.alpaca.markets in prod",
     ),
     "not json": ("dev", "alphavantage", None, "not a JSON document"),
@@ -325,7 +326,7 @@ def test_status_says_overdue_when_the_rotation_interval_has_passed(trading_secre
     secrets = client("secretsmanager")
     secrets.put_secret_value(
         SecretId="trading/dev/alpaca",
-        SecretString=json.dumps({**FAKE_ALPACA, "baseUrl": DEV.alpaca_endpoint}),
+        SecretString=json.dumps({**FAKE_ALPACA, "baseUrl": alpaca_endpoint(DEV)}),
     )
     secrets.tag_resource(
         SecretId="trading/dev/alpaca",
@@ -354,7 +355,7 @@ def test_status_says_overdue_when_the_rotation_interval_has_passed(trading_secre
             Tags=[
                 {
                     "Key": "RotationIntervalDays",
-                    "Value": str(DEV.rotation_interval_days),
+                    "Value": str(ALPACA.rotation_interval(DEV)),
                 }
             ],
         )
@@ -449,7 +450,7 @@ def fake_value(tag: str) -> dict[str, str]:
     return {
         "apiKeyId": f"FAKE-id-{tag}",
         "apiSecretKey": f"FAKE-secret-{tag}",
-        "baseUrl": PROD.alpaca_endpoint,
+        "baseUrl": alpaca_endpoint(PROD),
     }
 
 
@@ -507,7 +508,7 @@ def in_process(
         caplog,
         argv,
         {**OPERATIONS.credentials, "AWS_ENDPOINT_URL": proxy.url},
-        [value for value in PUT_VALUES if value != PROD.alpaca_endpoint],
+        [value for value in PUT_VALUES if value != alpaca_endpoint(PROD)],
         stdin,
     )
 
@@ -736,7 +737,7 @@ def _finish(process: subprocess.Popen[str]) -> Run:
     out, err = process.communicate(timeout=120)
     run = Run(process.returncode, out, err)
     assert_said_nothing_secret(
-        run, [value for value in PUT_VALUES if value != PROD.alpaca_endpoint]
+        run, [value for value in PUT_VALUES if value != alpaca_endpoint(PROD)]
     )
     return run
 

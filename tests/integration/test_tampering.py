@@ -899,7 +899,9 @@ def test_what_status_prints_puts_it_back_the_documented_way(
     tampering = TAMPERINGS[name]()
     assert tampering.documented is not None
     # Every tampering with a document to put back is in DOCUMENTED.
-    assert {n for n in TAMPERINGS if n not in DOCUMENTED and TAMPERINGS[n]().documented} == set()
+    assert {
+        n for n in TAMPERINGS if n not in DOCUMENTED and TAMPERINGS[n]().documented
+    } == set()
     where, what, put_back = tampering.documented
     tampering.make()
     try:

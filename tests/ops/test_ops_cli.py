@@ -8,7 +8,7 @@ import sys
 import pytest
 from support.fake_aws import FAKE
 
-from generator.catalogue import ALPACA
+from generator.catalogue import ALPACA, alpaca_endpoint
 from generator.environments import ENVIRONMENTS
 from generator.errors import Cancelled, ConfigurationError
 from generator.ops import cli as ops_cli
@@ -79,7 +79,7 @@ def test_the_terminal_prompt_asks_for_secret_fields_only_and_fixes_the_endpoint(
     assert value == {
         "apiKeyId": FAKE,
         "apiSecretKey": FAKE,
-        "baseUrl": PROD.alpaca_endpoint,
+        "baseUrl": alpaca_endpoint(PROD),
     }
     assert [text.split(" ")[0] for text in asked] == ["apiKeyId", "apiSecretKey"]
     assert all("not echoed" in text for text in asked)

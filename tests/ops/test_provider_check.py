@@ -7,6 +7,7 @@ any piece of it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import time
@@ -15,9 +16,11 @@ from typing import Any
 
 import pytest
 from support.fake_providers import ACCOUNT, fake_providers
+from support.third_integration import planted_spec
 
+from generator.catalogue import ALPACA, ALPHAVANTAGE, alpaca_endpoint
 from generator.environments import ENVIRONMENTS
-from generator.errors import ConfigurationError
+from generator.errors import ConfigurationError, ValueRefused
 from generator.ops import cli as ops_cli
 from generator.ops.change import provider
 from generator.ops.change.provider import Verdict
@@ -30,7 +33,7 @@ def alpaca(kind: str, env=PROD) -> dict[str, str]:
     return {
         "apiKeyId": f"FAKE-{kind}-{uuid.uuid4().hex[:12]}",
         "apiSecretKey": f"FAKE-secret-{uuid.uuid4().hex}",
-        "baseUrl": env.alpaca_endpoint,
+        "baseUrl": alpaca_endpoint(env),
     }
 
 
@@ -60,13 +63,13 @@ def providers(monkeypatch):
 
 
 ALPACA_CASES = [
-    ("valid", Verdict.PASSED, "ACTIVE and not blocked"),
+    ("valid", Verdict.PASSED, "accepts the credential at https://api.alpaca.markets"),
     ("revoked", Verdict.REJECTED, "wrong or revoked"),
     ("live-on-paper", Verdict.REJECTED, "a live key sent to the paper endpoint"),
     ("forbidden", Verdict.REJECTED, "HTTP 403"),
-    ("blocked", Verdict.REJECTED, "trading_blocked set"),
-    ("closed", Verdict.REJECTED, "is ACCOUNT_CLOSED"),
-    ("strange-status", Verdict.REJECTED, "is not ACTIVE"),
+    ("blocked", Verdict.REJECTED, "trading_blocked is true, not false"),
+    ("closed", Verdict.REJECTED, "status is ACCOUNT_CLOSED, not ACTIVE"),
+    ("strange-status", Verdict.REJECTED, "status is another value, not ACTIVE"),
     ("rate-limited", Verdict.UNREACHABLE, "rate-limiting"),
     ("broken", Verdict.INCONCLUSIVE, "HTTP 500"),
     ("slow", Verdict.UNREACHABLE, "did not answer"),
@@ -81,7 +84,7 @@ def test_alpaca_answers_give_their_verdict_and_never_repeat_the_key(
 ):
     value = alpaca(kind)
     with caplog.at_level(logging.DEBUG):
-        checked = provider.check("alpaca", value)
+        checked = provider.check(ALPACA, value)
     assert checked.verdict is verdict
     assert phrase in checked.reason
     assert checked.vouches is (verdict is Verdict.PASSED)
@@ -92,15 +95,15 @@ def test_alpaca_answers_give_their_verdict_and_never_repeat_the_key(
 def test_a_refusal_is_not_retried_and_a_rate_limit_or_an_error_is_retried_once(
     providers,
 ):
-    provider.check("alpaca", alpaca("revoked"))
-    provider.check("alpaca", alpaca("rate-limited"))
-    provider.check("alpaca", alpaca("broken"))
+    provider.check(ALPACA, alpaca("revoked"))
+    provider.check(ALPACA, alpaca("rate-limited"))
+    provider.check(ALPACA, alpaca("broken"))
     assert providers.requests == ["/v2/account"] * 5
 
 
 def test_a_slow_provider_costs_two_timeouts_and_a_pause_at_most(providers):
     started = time.monotonic()
-    assert provider.check("alpaca", alpaca("slow")).verdict is Verdict.UNREACHABLE
+    assert provider.check(ALPACA, alpaca("slow")).verdict is Verdict.UNREACHABLE
     # Two attempts of 1 s each (the fixture's timeout) and a 0.05 s pause; the server sleeps 2 s.
     assert time.monotonic() - started < 2 * provider.TIMEOUT_SECONDS + 1.5
     assert providers.requests == ["/v2/account"] * 2
@@ -117,9 +120,9 @@ def test_nothing_listening_is_unreachable_at_once(monkeypatch):
         port = probe.getsockname()[1]
     monkeypatch.setenv(provider.ENDPOINT_OVERRIDE, f"http://127.0.0.1:{port}")
     monkeypatch.setattr(provider, "RETRY_PAUSE_SECONDS", 0.05)
-    assert provider.check("alpaca", alpaca("valid")).verdict is Verdict.UNREACHABLE
+    assert provider.check(ALPACA, alpaca("valid")).verdict is Verdict.UNREACHABLE
     assert (
-        provider.check("alphavantage", alphavantage("valid")).verdict
+        provider.check(ALPHAVANTAGE, alphavantage("valid")).verdict
         is Verdict.UNREACHABLE
     )
 
@@ -127,9 +130,9 @@ def test_nothing_listening_is_unreachable_at_once(monkeypatch):
 ALPHAVANTAGE_CASES = [
     ("av-invalid", Verdict.REJECTED, False, "invalid or missing"),
     ("av-rate-limited", Verdict.INCONCLUSIVE, False, "neither accepted nor refused"),
-    ("av-note", Verdict.INCONCLUSIVE, False, "25 requests a day"),
-    ("av-bad-call", Verdict.INCONCLUSIVE, False, "does not concern the key"),
-    ("av-valid", Verdict.INCONCLUSIVE, True, "a wrong key can still get data"),
+    ("av-note", Verdict.INCONCLUSIVE, False, "a notice (a rate limit or a plan limit)"),
+    ("av-bad-call", Verdict.INCONCLUSIVE, False, "does not concern the credential"),
+    ("av-valid", Verdict.INCONCLUSIVE, True, "a wrong one can still get data"),
 ]
 
 
@@ -143,7 +146,7 @@ def test_alphavantage_is_rejected_or_inconclusive_and_never_repeated(
 ):
     value = alphavantage(kind)
     with caplog.at_level(logging.DEBUG):
-        checked = provider.check("alphavantage", value)
+        checked = provider.check(ALPHAVANTAGE, value)
     assert (checked.verdict, checked.vouches) == (verdict, vouches)
     assert phrase in checked.reason
     assert_no_piece_of(value, checked.reason, caplog.text)
@@ -163,7 +166,7 @@ def test_the_endpoint_override_is_refused_for_anything_but_loopback(
 ):
     monkeypatch.setenv(provider.ENDPOINT_OVERRIDE, override)
     with pytest.raises(ConfigurationError, match="may only point at this machine"):
-        provider.check("alpaca", alpaca("valid"))
+        provider.check(ALPACA, alpaca("valid"))
 
 
 class PastTheCheck(Exception):
@@ -323,6 +326,62 @@ def test_alphavantages_public_demo_key_is_refused_everywhere_before_any_provider
 
 def test_the_check_asks_for_what_the_demo_key_is_not_served(providers):
     """Were the demo key not refused first, the check's own request could not pass it."""
-    checked = provider.check("alphavantage", {"apiKey": "demo"})
+    checked = provider.check(ALPHAVANTAGE, {"apiKey": "demo"})
     assert checked.verdict is Verdict.INCONCLUSIVE and not checked.vouches
     assert "a notice" in checked.reason
+
+
+# A provider declared in a spec, served by the loopback double made from that declaration alone.
+DECLARED_CASES = [
+    ("valid", Verdict.PASSED, "ExampleData accepts the credential: active is true"),
+    ("refused", Verdict.REJECTED, "ExampleData refused the credential (HTTP 401)"),
+    ("unaccepted", Verdict.REJECTED, "active is false, not true"),
+    ("rate-limited", Verdict.UNREACHABLE, "rate-limiting"),
+    ("broken", Verdict.INCONCLUSIVE, "HTTP 500"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "verdict", "phrase"), DECLARED_CASES, ids=[c[0] for c in DECLARED_CASES]
+)
+def test_a_provider_declared_in_a_spec_is_checked_as_declared(
+    monkeypatch, caplog, kind, verdict, phrase
+):
+    spec = planted_spec()
+    value = {"token": f"FAKE-{kind}-{uuid.uuid4().hex}"}
+    with fake_providers(catalogue=(spec,)) as running:
+        monkeypatch.setenv(provider.ENDPOINT_OVERRIDE, running.url)
+        monkeypatch.setattr(provider, "RETRY_PAUSE_SECONDS", 0.05)
+        with caplog.at_level(logging.DEBUG):
+            checked = provider.check(spec, value)
+    assert (checked.verdict, phrase in checked.reason) == (verdict, True), checked
+    assert checked.account == (ACCOUNT if verdict is Verdict.PASSED else None)
+    assert running.requests == ["/v1/whoami"] * (
+        2 if kind in ("rate-limited", "broken") else 1
+    )
+    assert_no_piece_of(value, checked.reason, caplog.text)
+
+
+def test_a_spec_that_declares_no_provider_check_is_put_on_its_shape_alone(monkeypatch):
+    """No check to make: no request, a verdict that says so, and the put goes on (docs/templates.md)."""
+    monkeypatch.setenv(
+        provider.ENDPOINT_OVERRIDE, "http://127.0.0.1:9"
+    )  # nothing may be asked
+    spec = dataclasses.replace(planted_spec(), provider_check=None)
+    checked = provider.check(spec, {"token": "FAKE-anything"})
+    assert checked.verdict is Verdict.NO_CHECK and checked.vouches
+    assert "declares no provider check" in checked.reason
+
+
+def test_a_credential_of_another_account_is_refused_wherever_a_spec_names_accounts(
+    monkeypatch,
+):
+    """The same-account check is the spec's account_field, not Alpaca's alone."""
+    spec = planted_spec()
+    current = {"token": f"FAKE-valid-{uuid.uuid4().hex}"}
+    with fake_providers(catalogue=(spec,)) as running:
+        monkeypatch.setenv(provider.ENDPOINT_OVERRIDE, running.url)
+        new = provider.check(spec, {"token": f"FAKE-other-account-{uuid.uuid4().hex}"})
+        with pytest.raises(ValueRefused, match="another ExampleData account"):
+            provider._same_account(DEV, spec, new, current, "trading/dev/exampledata")
+        provider._same_account(DEV, spec, provider.check(spec, current), current, "n")

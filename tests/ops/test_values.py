@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.fake_aws import FAKE
 
-from generator.catalogue import ALPACA, ALPHAVANTAGE
+from generator.catalogue import ALPACA, ALPHAVANTAGE, alpaca_endpoint
 from generator.environments import ENVIRONMENTS
 from generator.errors import ValueRefused
 from generator.ops.change.values import parse_document, value_problems
@@ -45,7 +45,7 @@ DEV, PROD = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
         (
             DEV,
             ALPACA,
-            {"apiKeyId": FAKE, "apiSecretKey": FAKE, "baseUrl": PROD.alpaca_endpoint},
+            {"apiKeyId": FAKE, "apiSecretKey": FAKE, "baseUrl": alpaca_endpoint(PROD)},
             ["field 'baseUrl' must be https://paper-api.alpaca.markets in dev"],
         ),
         (
@@ -73,7 +73,7 @@ def test_no_problem_message_ever_repeats_a_value(value):
         for spec in (ALPHAVANTAGE, ALPACA):
             for problem in value_problems(env, spec, value):
                 for field_value in value.values():
-                    if field_value not in (env.alpaca_endpoint, PROD.alpaca_endpoint):
+                    if field_value not in (alpaca_endpoint(env), alpaca_endpoint(PROD)):
                         assert field_value not in problem
 
 

@@ -9,7 +9,7 @@ import pytest
 from support.fake_aws import StubbedClients
 from support.fake_providers import fake_providers
 
-from generator.catalogue import CATALOGUE
+from generator.catalogue import CATALOGUE, alpaca_endpoint
 from generator.environments import ENVIRONMENTS
 from generator.errors import ExitCode
 from generator.ops.change import provider
@@ -58,7 +58,7 @@ def key(kind: str, env=PROD) -> dict[str, str]:
     return {
         "apiKeyId": f"FAKE-{kind}-id",
         "apiSecretKey": f"FAKE-{kind}-secret",
-        "baseUrl": env.alpaca_endpoint,
+        "baseUrl": alpaca_endpoint(env),
     }
 
 
@@ -88,7 +88,7 @@ def test_a_refused_value_in_one_region_is_3_whatever_the_other_says():
         {"us-east-1": OneSecret(key("revoked")), "us-west-2": OneSecret(None)},
     )
     assert code == ExitCode.VALUE_REFUSED
-    assert "rejected: Alpaca refused the key pair (HTTP 401)" in lines[0]
+    assert "rejected: Alpaca refused the credential (HTTP 401)" in lines[0]
     assert lines[1] == "trading/prod/alpaca in us-west-2: EMPTY: no value to check"
     assert not any("FAKE-revoked" in line for line in lines)
 

@@ -100,6 +100,7 @@ DEPLOY_STACKS = Account("999999999999")
 DEPLOY_STACK_SET = Account("999999999998")
 DEPLOY_COLLIDING = Account("999999999997")
 TRYOUT = Account("999999999990")  # test_docs_tryout
+THIRD = Account("555555555555")  # test_third_integration
 
 
 def client(service: str, region: str = "us-east-1") -> Any:

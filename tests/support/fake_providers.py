@@ -1,11 +1,19 @@
-"""Alpaca and AlphaVantage on loopback: a real HTTP server that answers in each provider's documented shapes.
+"""Every catalogue integration's provider on loopback: a real HTTP server that answers as each spec declares.
 
-Alpaca (Trading API, GET /v2/account, headers APCA-API-KEY-ID and
-APCA-API-SECRET-KEY): the key id picks the answer. AlphaVantage (GET /query,
-apikey=...): it answers HTTP 200 even for a bad key, with the reason in the
-body. Every refusal here echoes the credential in its body and in a header, as
-AlphaVantage's rate-limit notice does, so a test sees at once if the tool ever
-prints what a provider sent.
+The tool sends a provider check to `TRADING_PROVIDER_ENDPOINT/<name suffix>`
+plus the spec's path, so one server serves every integration. Each answer is
+made from the spec's `ProviderCheck` (generator/catalogue.py): the credential
+field the request carries first picks it by prefix (`FAKE-refused`,
+`FAKE-rate-limited`, `FAKE-broken`, `FAKE-slow`, `FAKE-notice`,
+`FAKE-refused-words`, `FAKE-unaccepted`, `FAKE-other-account`; anything else
+is accepted), so an integration added to the catalogue is served with no
+edit here. Alpaca and AlphaVantage also answer with the bodies their
+documentation shows (RECORDED), and AlphaVantage serves its public demo key
+only its documentation's examples.
+
+Every refusal echoes the credential in its body and in a header, as
+AlphaVantage's rate-limit notice does, so a test sees at once if the tool
+ever prints what a provider sent.
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from generator.catalogue import CATALOGUE, ProviderCheck, SecretSpec
 
 ACCOUNT = "904837e3-3b76-47ec-b432-046db621571b"
 OTHER_ACCOUNT = "8f6a2c1d-0000-4b1e-9d3a-5c2e7f1a9b40"
@@ -35,30 +46,37 @@ def _account(**changes: object) -> dict[str, object]:
     }
 
 
-# Alpaca: key id prefix -> (HTTP status, body). Bodies with "{echo}" repeat the credential.
-ALPACA = {
-    "FAKE-revoked": (401, {"message": "unauthorized. key {echo}"}),
-    "FAKE-live-on-paper": (401, {"message": "unauthorized. {echo}"}),
-    "FAKE-forbidden": (403, {"message": "forbidden {echo}"}),
-    "FAKE-blocked": (200, _account(trading_blocked=True)),
-    "FAKE-closed": (200, _account(status="ACCOUNT_CLOSED")),
-    "FAKE-strange-status": (200, _account(status="{echo}")),
-    "FAKE-other-account": (200, _account(id=OTHER_ACCOUNT)),
-    "FAKE-rate-limited": (429, {"message": "too many requests {echo}"}),
-    "FAKE-broken": (500, {"message": "internal {echo}"}),
-}
-# AlphaVantage: apikey prefix -> body (always HTTP 200).
-ALPHAVANTAGE = {
-    "FAKE-av-invalid": {
-        "Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on "
-        "(https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds."
+# Answers as the providers' documentation shows them, by provider, then by credential prefix:
+# (HTTP status, body). Bodies with "{echo}" repeat the credential.
+RECORDED: dict[str, dict[str, tuple[int, object]]] = {
+    # Trading API, GET /v2/account.
+    "Alpaca": {
+        "FAKE-revoked": (401, {"message": "unauthorized. key {echo}"}),
+        "FAKE-live-on-paper": (401, {"message": "unauthorized. {echo}"}),
+        "FAKE-forbidden": (403, {"message": "forbidden {echo}"}),
+        "FAKE-blocked": (200, _account(trading_blocked=True)),
+        "FAKE-closed": (200, _account(status="ACCOUNT_CLOSED")),
+        "FAKE-strange-status": (200, _account(status="{echo}")),
     },
-    "FAKE-av-rate-limited": {
-        "Information": "We have detected your API key as {echo} and our standard API rate limit is 25 "
-        "requests per day. Please subscribe to any of the premium plans."
+    # GET /query: HTTP 200 even for a bad key, with the reason in the body.
+    "AlphaVantage": {
+        "FAKE-av-invalid": (
+            200,
+            {
+                "Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on "
+                "(https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds."
+            },
+        ),
+        "FAKE-av-rate-limited": (
+            200,
+            {
+                "Information": "We have detected your API key as {echo} and our standard API rate limit is 25 "
+                "requests per day. Please subscribe to any of the premium plans."
+            },
+        ),
+        "FAKE-av-note": (200, {"Note": "Thank you for using Alpha Vantage! {echo}"}),
+        "FAKE-av-bad-call": (200, {"Error Message": "Invalid API call. {echo}"}),
     },
-    "FAKE-av-note": {"Note": "Thank you for using Alpha Vantage! {echo}"},
-    "FAKE-av-bad-call": {"Error Message": "Invalid API call. {echo}"},
 }
 # What AlphaVantage tells its public demo key for anything but its documentation's own examples.
 DEMO_NOTICE = {
@@ -71,12 +89,59 @@ def quote(symbol: str) -> dict[str, object]:
     return {"Global Quote": {"01. symbol": symbol, "05. price": "100.0000"}}
 
 
+def declared_answer(
+    declared: ProviderCheck, credential: str, query: dict[str, str]
+) -> tuple[int, object]:
+    """What a provider as the spec declares it answers for this credential (picked by its prefix)."""
+    if credential.startswith("FAKE-refused-words") and declared.error_fields:
+        every, some = declared.refused_words
+        text = " ".join([*every, *some[:1], "{echo}"])
+        return 200, {declared.error_fields[0]: text}
+    if credential.startswith("FAKE-refused"):
+        return declared.refused_statuses[0], {"message": "refused {echo}"}
+    if credential.startswith("FAKE-rate-limited"):
+        return 429, {"message": "too many requests {echo}"}
+    if credential.startswith("FAKE-broken"):
+        return 500, {"message": "internal {echo}"}
+    if credential.startswith("FAKE-notice") and declared.notice_fields:
+        return 200, {declared.notice_fields[0]: "a limit was reached for {echo}"}
+    accepted: dict[str, Any] = dict(declared.accepted_when)
+    if credential.startswith("FAKE-unaccepted") and declared.accepted_when:
+        name, wanted = declared.accepted_when[0]
+        accepted[name] = "{echo}" if isinstance(wanted, str) else not wanted
+    if declared.account_field:
+        accepted[declared.account_field] = (
+            OTHER_ACCOUNT if credential.startswith("FAKE-other-account") else ACCOUNT
+        )
+    if accepted:
+        return 200, accepted
+    return 200, {"data": {"served": True, **query}}
+
+
+def _recorded_answer(
+    declared: ProviderCheck, credential: str, query: dict[str, str]
+) -> tuple[int, object] | None:
+    """The documented answer for this provider and credential, where RECORDED or the demo key has one."""
+    if declared.provider == "AlphaVantage" and credential == "demo":
+        return 200, quote("IBM") if query.get("symbol") == "IBM" else DEMO_NOTICE
+    recorded = RECORDED.get(declared.provider, {})
+    return next(
+        (
+            answer
+            for prefix, answer in recorded.items()
+            if credential.startswith(prefix)
+        ),
+        None,
+    )
+
+
 @dataclass
 class FakeProviders:
     url: str = ""
-    requests: list[str] = field(
-        default_factory=list
-    )  # the path of each request, key ids never kept
+    # The path of each request, under its integration's prefix stripped; credentials never kept.
+    requests: list[str] = field(default_factory=list)
+    # The integrations served: the catalogue's, or those a test passes.
+    catalogue: tuple[SecretSpec, ...] = field(default=CATALOGUE, repr=False)
 
 
 def _echo(body: object, credential: str) -> bytes:
@@ -99,47 +164,49 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
 
+    def _spec(self, path: str) -> tuple[SecretSpec, str] | None:
+        for spec in self.record.catalogue:
+            prefix = f"/{spec.name_suffix}"
+            declared = spec.provider_check
+            if declared and path == f"{prefix}{declared.path}":
+                return spec, declared.path
+        return None
+
     def do_GET(self) -> None:
         parsed = urllib.parse.urlsplit(self.path)
-        self.record.requests.append(parsed.path)
-        if parsed.path == "/v2/account":
-            key_id = self.headers.get("APCA-API-KEY-ID", "")
-            credential = f"{key_id}:{self.headers.get('APCA-API-SECRET-KEY', '')}"
-            if key_id.startswith("FAKE-slow"):
-                time.sleep(SLOW_SECONDS)
-            status, body = next(
-                (
-                    answer
-                    for prefix, answer in ALPACA.items()
-                    if key_id.startswith(prefix)
-                ),
-                (200, _account()),
-            )
-            self._answer(status, _echo(body, credential), credential)
-        elif parsed.path == "/query":
-            query = urllib.parse.parse_qs(parsed.query)
-            key = query.get("apikey", [""])[0]
-            symbol = query.get("symbol", [""])[0]
-            default = (
-                DEMO_NOTICE if key == "demo" and symbol != "IBM" else quote(symbol)
-            )
-            body = next(
-                (
-                    answer
-                    for prefix, answer in ALPHAVANTAGE.items()
-                    if key.startswith(prefix)
-                ),
-                default,
-            )
-            self._answer(200, _echo(body, key), key)
-        else:
+        found = self._spec(parsed.path)
+        if found is None:
             self._answer(404, b"{}", "")
+            return
+        spec, path = found
+        declared = spec.provider_check
+        assert declared is not None
+        self.record.requests.append(path)
+        query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        carried = {
+            **{field_: query.get(name, "") for name, field_ in declared.query_fields},
+            **{
+                field_: self.headers.get(name, "")
+                for name, field_ in declared.header_fields
+            },
+        }
+        fields = declared.credential_fields()
+        credential = ":".join(carried[name] for name in fields)
+        picked = carried[fields[0]] if fields else ""
+        if picked.startswith("FAKE-slow"):
+            time.sleep(SLOW_SECONDS)
+        status, body = _recorded_answer(declared, picked, query) or declared_answer(
+            declared, picked, query
+        )
+        self._answer(status, _echo(body, credential), credential)
 
 
 @contextlib.contextmanager
-def fake_providers() -> Iterator[FakeProviders]:
-    """Both providers on a free loopback port, for as long as the block runs."""
-    record = FakeProviders()
+def fake_providers(
+    catalogue: tuple[SecretSpec, ...] = CATALOGUE,
+) -> Iterator[FakeProviders]:
+    """Every integration's provider on a free loopback port, for as long as the block runs."""
+    record = FakeProviders(catalogue=catalogue)
     handler = type("Handler", (_Handler,), {"record": record})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True

@@ -5,8 +5,10 @@ before finishSecret makes it current. `put` runs this check before anything is
 staged (a prod secret's first version is current at once, so a check between
 staging and promotion would miss the first put), and `verify` runs it on each
 region's AWSCURRENT value. `check_before_put` is the gate a put passes
-first: the value's shape, then its provider, and for Alpaca its account; it
-hands `put_value` a `CheckedValue`.
+first: the value's shape, then its provider, and where the spec names an
+account (Alpaca), that it is the current credential's; it hands `put_value` a
+`CheckedValue`. What each provider is asked, and how its answer is read, is
+declared in the integration's spec (generator/catalogue.py, ProviderCheck).
 
 Nothing a provider sends back is ever printed or logged: AlphaVantage's
 rate-limit notice repeats the key, and any body could. Every reason below is
@@ -28,7 +30,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from generator.catalogue import SecretSpec
+from generator.catalogue import ProviderCheck, SecretSpec
 from generator.environments import Environment
 from generator.errors import ConfigurationError, ProviderUnchecked, ValueRefused
 from generator.naming import secret_name
@@ -37,30 +39,14 @@ from generator.ops.change.values import parse_document, schema_problems, value_p
 from generator.ops.change.versions import CURRENT, UNCHECKED
 
 LOG = logging.getLogger(__name__)
-ALPACA = "alpaca"
 
-# Where the tests point the check: a loopback server speaking each provider's shapes.
+# Where the tests point the check: a loopback server answering as each spec's provider declares.
+# Each integration is served under its own path, /<name suffix>, so that two providers may share one.
 ENDPOINT_OVERRIDE = "TRADING_PROVIDER_ENDPOINT"
-ALPHAVANTAGE = "https://www.alphavantage.co"
 # Per attempt; two attempts and the pause between them stay within about 30 s.
 TIMEOUT_SECONDS = 12.0
 RETRY_PAUSE_SECONDS = 1.0
 MAX_BODY_BYTES = 64 * 1024
-# Alpaca's account statuses (Trading API, "Account"): only these words are ever repeated.
-ALPACA_STATUSES = frozenset(
-    {
-        "ONBOARDING",
-        "SUBMISSION_FAILED",
-        "SUBMITTED",
-        "ACCOUNT_UPDATED",
-        "APPROVAL_PENDING",
-        "ACTIVE",
-        "REJECTED",
-        "DISABLED",
-        "ACCOUNT_CLOSED",
-        "INACTIVE",
-    }
-)
 
 
 class Verdict(enum.StrEnum):
@@ -68,15 +54,17 @@ class Verdict(enum.StrEnum):
     REJECTED = "rejected"  # the provider refuses it: wrong, revoked, blocked or of another account
     INCONCLUSIVE = "inconclusive"  # an answer that neither accepts nor refuses it
     UNREACHABLE = "unreachable"  # no answer (refused, timed out, rate-limited twice)
+    NO_CHECK = "no check"  # the integration declares no provider check: its value's shape is all there is
 
 
 @dataclass(frozen=True)
 class Check:
     verdict: Verdict
     reason: str  # safe to print: never built from a response body
-    # The answer vouches that the credential works: what put and verify require.
+    # The answer lets a put go on, and verify pass: it accepts the credential, shows it was
+    # served (AlphaVantage), or there is no check to make.
     vouches: bool = False
-    # Alpaca's account id, compared between keys and never printed.
+    # The account the credential belongs to (the spec's account_field), compared between keys, never printed.
     account: str | None = None
 
 
@@ -90,8 +78,11 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def endpoint(default: str) -> str:
-    """The provider's base URL, or the override, which may only name this machine: a real key never leaves for elsewhere."""
+def endpoint(default: str, spec: SecretSpec) -> str:
+    """The provider's base URL, or the override's path for `spec`; the override may only name this machine.
+
+    A real key never leaves for elsewhere.
+    """
     override = os.environ.get(ENDPOINT_OVERRIDE, "").rstrip("/")
     if not override:
         return default.rstrip("/")
@@ -100,7 +91,7 @@ def endpoint(default: str) -> str:
             f"{ENDPOINT_OVERRIDE} may only point at this machine (http://127.0.0.1:PORT), "
             "so that a credential is never sent anywhere else; unset it to check at the provider"
         )
-    return override
+    return f"{override}/{spec.name_suffix}"
 
 
 def _get(url: str, headers: dict[str, str]) -> tuple[int, bytes] | None:
@@ -131,114 +122,130 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def check_alpaca(value: dict[str, str]) -> Check:
-    """GET {baseUrl}/v2/account with the key pair: it passes on 200, status ACTIVE, nothing blocked."""
-    base = endpoint(value["baseUrl"])
-    answer = _get(
-        f"{base}/v2/account",
-        {
-            "APCA-API-KEY-ID": value["apiKeyId"],
-            "APCA-API-SECRET-KEY": value["apiSecretKey"],
-            "Accept": "application/json",
-        },
-    )
-    if answer is None:
+def _request(
+    spec: SecretSpec, declared: ProviderCheck, value: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """The URL and headers the spec declares, filled from the value."""
+    base = declared.base_url or value[declared.base_url_field]
+    query = [
+        *declared.query,
+        *((name, value[field]) for name, field in declared.query_fields),
+    ]
+    url = f"{endpoint(base, spec)}{declared.path}"
+    if query:
+        url += f"?{urllib.parse.urlencode(query)}"
+    headers = {"Accept": "application/json"}
+    headers.update({name: value[field] for name, field in declared.header_fields})
+    return url, headers
+
+
+def _said(declared: ProviderCheck, name: str, found: Any) -> str:
+    """A field's value as a message may repeat it: only a word the spec lists, else what it is not."""
+    words = dict(declared.sayable).get(name, frozenset())
+    if isinstance(found, bool) or found is None:
+        return json.dumps(found)
+    return found if isinstance(found, str) and found in words else "another value"
+
+
+def _judge(declared: ProviderCheck, document: dict[str, Any], where: str) -> Check:
+    """A JSON answer, read as the spec declares: an error, a notice, a refusal, an acceptance, or data."""
+    provider = declared.provider
+    for name in declared.error_fields:
+        error = document.get(name)
+        if error is None:
+            continue
+        text = str(error).lower().replace(" ", "")
+        every, some = declared.refused_words
+        if all(word in text for word in every) and any(word in text for word in some):
+            return Check(
+                Verdict.REJECTED,
+                f"{provider} says the credential is {' or '.join(some)}",
+            )
         return Check(
-            Verdict.UNREACHABLE, f"Alpaca did not answer at {value['baseUrl']}"
+            Verdict.INCONCLUSIVE,
+            f"{provider} reported an error that does not concern the credential",
         )
+    if any(name in document for name in declared.notice_fields):
+        return Check(
+            Verdict.INCONCLUSIVE,
+            f"{provider} answered with a notice (a rate limit or a plan limit), not data: the credential was "
+            "neither accepted nor refused",
+        )
+    if declared.accepted_when:
+        wrong = [
+            f"{name} is {_said(declared, name, document.get(name))}, not {json.dumps(wanted) if not isinstance(wanted, str) else wanted}"
+            for name, wanted in declared.accepted_when
+            if document.get(name) != wanted
+        ]
+        if wrong:
+            return Check(
+                Verdict.REJECTED,
+                f"{provider} says the credential's account {' and '.join(wrong)}",
+            )
+        account = (
+            document.get(declared.account_field) if declared.account_field else None
+        )
+        return Check(
+            Verdict.PASSED,
+            f"{provider} accepts the credential{where}: "
+            + ", ".join(
+                f"{name} is {json.dumps(wanted) if not isinstance(wanted, str) else wanted}"
+                for name, wanted in declared.accepted_when
+            ),
+            vouches=True,
+            account=account if isinstance(account, str) else None,
+        )
+    if declared.served_vouches:
+        return Check(
+            Verdict.INCONCLUSIVE,
+            f"{provider} returned data and did not refuse the credential; a wrong one can still get data, so "
+            "this proves no more than that",
+            vouches=True,
+        )
+    return Check(
+        Verdict.INCONCLUSIVE,
+        f"{provider} answered, but nothing in the answer accepts the credential",
+    )
+
+
+def check(spec: SecretSpec, value: dict[str, str]) -> Check:
+    """The spec's provider check, on a value in memory; no check at all where the spec declares none."""
+    declared = spec.provider_check
+    if declared is None:
+        return Check(
+            Verdict.NO_CHECK,
+            f"{spec.integration} declares no provider check: only the value's shape was checked",
+            vouches=True,
+        )
+    provider = declared.provider
+    url, headers = _request(spec, declared, value)
+    where = f" at {value[declared.base_url_field]}" if declared.base_url_field else ""
+    answer = _get(url, headers)
+    if answer is None:
+        return Check(Verdict.UNREACHABLE, f"{provider} did not answer{where}")
     status, body = answer
-    if status in (401, 403):
+    if status in declared.refused_statuses:
         return Check(
             Verdict.REJECTED,
-            f"Alpaca refused the key pair (HTTP {status}): it is wrong or revoked, or a live key sent to the "
-            f"paper endpoint or the reverse (this environment's is {value['baseUrl']})",
+            f"{provider} refused the credential (HTTP {status}): {declared.refused_means}"
+            + (
+                f" (this environment's endpoint is {value[declared.base_url_field]})"
+                if where
+                else ""
+            ),
         )
     if status == 429:
         return Check(
             Verdict.UNREACHABLE,
-            "Alpaca is rate-limiting this caller (HTTP 429); try again in a minute",
+            f"{provider} is rate-limiting this caller (HTTP 429); try again in a minute",
         )
-    account = _json(body) if status == 200 else None
-    if not isinstance(account, dict):
-        what = f"HTTP {status}" if status != 200 else "an answer that is not an account"
-        return Check(Verdict.INCONCLUSIVE, f"Alpaca answered {what}")
-    state = account.get("status")
-    if state != "ACTIVE":
-        named = state if state in ALPACA_STATUSES else "not ACTIVE"
-        return Check(Verdict.REJECTED, f"the Alpaca account of this key is {named}")
-    blocked = [
-        flag
-        for flag in ("account_blocked", "trading_blocked")
-        if account.get(flag) is not False
-    ]
-    if blocked:
-        return Check(
-            Verdict.REJECTED,
-            f"the Alpaca account of this key has {' and '.join(blocked)} set",
-        )
-    account_id = account.get("id")
-    return Check(
-        Verdict.PASSED,
-        "Alpaca accepts the key pair: the account is ACTIVE and not blocked",
-        vouches=True,
-        account=account_id if isinstance(account_id, str) else None,
-    )
-
-
-def check_alphavantage(value: dict[str, str]) -> Check:
-    """One quote request. AlphaVantage answers 200 even for a bad key, with the reason in the body.
-
-    MSFT, not the IBM of AlphaVantage's own examples: the public demo key is
-    served those examples and a notice for anything else, so it can pass no
-    check here (and put refuses it before asking: the catalogue's RefusedValue).
-    """
-    query = urllib.parse.urlencode(
-        {"function": "GLOBAL_QUOTE", "symbol": "MSFT", "apikey": value["apiKey"]}
-    )
-    answer = _get(
-        f"{endpoint(ALPHAVANTAGE)}/query?{query}", {"Accept": "application/json"}
-    )
-    if answer is None:
-        return Check(Verdict.UNREACHABLE, "AlphaVantage did not answer")
-    status, body = answer
     document = _json(body) if status == 200 else None
     if not isinstance(document, dict):
-        what = f"HTTP {status}" if status != 200 else "an answer that is not JSON"
-        return Check(Verdict.INCONCLUSIVE, f"AlphaVantage answered {what}")
-    error = document.get("Error Message")
-    if (
-        isinstance(error, str)
-        and "apikey" in error.lower().replace(" ", "")
-        and ("invalid" in error.lower() or "missing" in error.lower())
-    ):
-        return Check(
-            Verdict.REJECTED, "AlphaVantage says the API key is invalid or missing"
+        what = (
+            f"HTTP {status}" if status != 200 else "an answer that is not a JSON object"
         )
-    if error is not None:
-        return Check(
-            Verdict.INCONCLUSIVE,
-            "AlphaVantage reported an error that does not concern the key",
-        )
-    if "Information" in document or "Note" in document:
-        return Check(
-            Verdict.INCONCLUSIVE,
-            "AlphaVantage answered with a notice (a rate limit or a plan limit), not data: the key was neither "
-            "accepted nor refused (the free tier allows 25 requests a day, and each check spends one)",
-        )
-    return Check(
-        Verdict.INCONCLUSIVE,
-        "AlphaVantage returned data and did not refuse the key; a wrong key can still get data, so this proves "
-        "no more than that",
-        vouches=True,
-    )
-
-
-CHECKS = {"alpaca": check_alpaca, "alphavantage": check_alphavantage}
-
-
-def check(secret_suffix: str, value: dict[str, str]) -> Check:
-    """The check for the secret `secret_suffix` names (its catalogue name suffix)."""
-    return CHECKS[secret_suffix](value)
+        return Check(Verdict.INCONCLUSIVE, f"{provider} answered {what}")
+    return _judge(declared, document, where)
 
 
 def current_value(
@@ -260,26 +267,27 @@ def current_value(
 def _same_account(
     env: Environment, spec: SecretSpec, checked: Check, current: Any, name: str
 ) -> None:
-    """The new Alpaca key must be of the current key's account: a key of another account is refused."""
+    """The new credential must be of the current one's account (where the spec names one): another is refused."""
     if current is None or spec.is_placeholder(env, current):
         return
     if schema_problems(env, spec, current):
         return  # nothing to compare with: the current value is broken anyway
-    before = check(ALPACA, current)
+    provider = spec.provider_check.provider if spec.provider_check else spec.integration
+    before = check(spec, current)
     if not before.vouches:
         raise ValueRefused(
             name,
             [
-                f"the current key cannot be checked ({before.verdict}: {before.reason}), so the new key's "
-                "account cannot be compared with it; check in Alpaca's dashboard that the new key is of the "
-                "intended account, then put it with --new-account"
+                f"the current credential cannot be checked ({before.verdict}: {before.reason}), so the new "
+                f"one's account cannot be compared with it; check at {provider} that the new credential is of "
+                "the intended account, then put it with --new-account"
             ],
         )
     if before.account != checked.account:
         raise ValueRefused(
             name,
             [
-                "the new key belongs to another Alpaca account than the current one; put it with "
+                f"the new credential belongs to another {provider} account than the current one; put it with "
                 "--new-account if that is meant"
             ],
         )
@@ -308,8 +316,9 @@ def check_before_put(
 
     Refuses a value that breaks its schema or that the provider refuses
     (ValueRefused, exit 3), one no provider answer vouches for
-    (ProviderUnchecked, exit 10), and an Alpaca key of another account than
-    the current one unless `new_account` says it is meant.
+    (ProviderUnchecked, exit 10), and a credential of another account than
+    the current one (where the spec names an account) unless `new_account`
+    says it is meant.
     """
     name = secret_name(env, spec)
     problems = value_problems(env, spec, value)
@@ -326,7 +335,7 @@ def check_before_put(
             spec.name_suffix,
         )
         return CheckedValue(value, unchecked=True)
-    checked = check(spec.name_suffix, value)
+    checked = check(spec, value)
     LOG.info("%s: provider check %s: %s", name, checked.verdict, checked.reason)
     if checked.verdict is Verdict.REJECTED:
         raise ValueRefused(name, [f"the provider refused it: {checked.reason}"])
@@ -337,6 +346,6 @@ def check_before_put(
             f"--skip-provider-check and run `trading-secrets verify --env {env.name} --secret "
             f"{spec.name_suffix}` from one that can"
         )
-    if spec.name_suffix == ALPACA and not new_account:
+    if spec.provider_check and spec.provider_check.account_field and not new_account:
         _same_account(env, spec, checked, current_value(aws, name, regions[0]), name)
     return CheckedValue(value)

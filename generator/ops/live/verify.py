@@ -48,7 +48,7 @@ def _verify_region(
     if spec.is_placeholder(env, value):
         say(f"{name} in {region}: version {version}: PLACEHOLDER: not a credential")
         return ExitCode.OK if env.seed_placeholders else ExitCode.FAILED
-    checked = provider.check(spec.name_suffix, value)
+    checked = provider.check(spec, value)
     say(f"{name} in {region}: version {version}: {checked.verdict}: {checked.reason}")
     if checked.verdict is Verdict.REJECTED:
         return ExitCode.VALUE_REFUSED
