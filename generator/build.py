@@ -22,6 +22,7 @@ from generator.checks.lint import LintJob, LintWorkers
 from generator.checks.lint_cache import LintVerdictCache
 from generator.checks.replacement import guard_findings
 from generator.checks.template_rules import static_problems
+from generator.deployer import deployer_files, lint_template, size_problems
 from generator.environments import Environment
 from generator.errors import ValidationFailed
 from generator.files import printable, read_regular_text, write_all_or_nothing
@@ -60,6 +61,18 @@ def stack_policy_path(output_dir: Path, env: Environment) -> Path:
     return output_dir / env.name / STACK_POLICY_FILE_NAME
 
 
+def companion_files(output_dir: Path, env: Environment, text: str) -> dict[Path, str]:
+    """What is written beside a template: its stack policy, and what deploys it (generator/deployer.py)."""
+    template = json.loads(text)
+    return {
+        stack_policy_path(output_dir, env): render_stack_policy(template),
+        **{
+            output_dir / env.name / name: body
+            for name, body in deployer_files(env, template).items()
+        },
+    }
+
+
 def _read_on_disk(path: Path, output_dir: Path) -> str:
     """A file the build wrote before, read as untrusted: regular, bounded, inside `output_dir`."""
     return read_regular_text(path, 2 * TEMPLATE_BODY_MAX_BYTES, within=output_dir)
@@ -85,6 +98,15 @@ class _Draft:
     @property
     def text(self) -> str:
         return self.lint_job.text
+
+
+def _deployer_job(env: Environment, text: str, params_dir: Path) -> LintJob:
+    """The deployer policy (and prod's execution role) as a template to lint, in the environment's regions."""
+    checked = lint_template(env, json.loads(text))
+    parameters = (
+        {"AdministratorAccountId": "111111111111"} if env.deployed_as_stack_set else {}
+    )
+    return LintJob(checked, env.regions, parameters, f"{env.name} deployer policy")
 
 
 def _draft(
@@ -132,10 +154,20 @@ def build(
     catalogue = tuple(catalogue)
     cache = LintVerdictCache(cache_dir, lint_config)
     drafts = [_draft(env, catalogue, params_dir, cache) for env in environments]
+    # What deploys each template is linted beside it: every action and ARN of its policies.
+    deployers = {
+        draft.env.name: _deployer_job(draft.env, draft.text, params_dir)
+        for draft in drafts
+    }
+    deployers_to_lint = {
+        name: job for name, job in deployers.items() if not cache.passed(cache.key(job))
+    }
     to_lint = [draft for draft in drafts if not draft.lint_cached]
     # Entered before the static checks so that cfn-lint loads while they run.
     with (
-        LintWorkers(lint_config, len(to_lint), max_lint_workers)
+        LintWorkers(
+            lint_config, len(to_lint) + len(deployers_to_lint), max_lint_workers
+        )
         if lint_workers is None
         else contextlib.nullcontext(lint_workers)
     ) as workers:
@@ -155,11 +187,25 @@ def build(
                     draft.cache_key[:12],
                 )
             draft.seconds += time.perf_counter() - started
-        if to_lint:
+        for draft in drafts:
+            draft.findings += size_problems(draft.env, json.loads(draft.text))
+        if to_lint or deployers_to_lint:
             started = time.perf_counter()
+            linted = workers.lint(
+                [draft.lint_job for draft in to_lint] + list(deployers_to_lint.values())
+            )
+            for (name, job), lint_findings in zip(
+                deployers_to_lint.items(), linted[len(to_lint) :], strict=True
+            ):
+                drafted = next(draft for draft in drafts if draft.env.name == name)
+                drafted.findings += [
+                    f"{job.parameter_source}: {f}" for f in lint_findings
+                ]
+                if not lint_findings:
+                    cache.record_pass(cache.key(job))
             for draft, lint_findings in zip(
                 to_lint,
-                workers.lint([draft.lint_job for draft in to_lint]),
+                linted[: len(to_lint)],
                 strict=True,
             ):
                 LOG.info(
@@ -173,7 +219,7 @@ def build(
                     cache.record_pass(draft.cache_key)
             LOG.info(
                 "cfn-lint: %d template(s) in %.2f s",
-                len(to_lint),
+                len(to_lint) + len(deployers_to_lint),
                 time.perf_counter() - started,
             )
     all_findings = [
@@ -200,9 +246,7 @@ def build(
     files = {}
     for result, draft in zip(results, drafts, strict=True):
         files[result.path] = draft.text
-        files[stack_policy_path(output_dir, draft.env)] = render_stack_policy(
-            json.loads(draft.text)
-        )
+        files |= companion_files(output_dir, draft.env, draft.text)
     write_all_or_nothing(files)
     for path in files:
         LOG.info("wrote %s", path)
@@ -236,7 +280,7 @@ def check(
     output_dir: Path,
     catalogue: Iterable[SecretSpec] = CATALOGUE,
 ) -> list[str]:
-    """How the templates and stack policies on disk differ from what the code generates; empty when they match.
+    """How the templates and the files beside them differ from what the code generates; empty when they match.
 
     No lint here: a byte-identical template was validated when it was written.
     The files on disk are read as untrusted: regular files only, bounded,
@@ -246,13 +290,11 @@ def check(
     differences = []
     for env in environments:
         template = generate(env, catalogue)
-        for path, expected in (
-            (template_path(output_dir, env), template),
-            (
-                stack_policy_path(output_dir, env),
-                render_stack_policy(json.loads(template)),
-            ),
-        ):
+        expected_files = {
+            template_path(output_dir, env): template,
+            **companion_files(output_dir, env, template),
+        }
+        for path, expected in expected_files.items():
             if not path.exists() and not path.is_symlink():
                 differences.append(f"{printable(str(path))} is missing")
                 continue

@@ -35,6 +35,11 @@ def export_name(env: Environment, output_id: str) -> str:
     return f"{env.project}-{env.name}-{output_id}"
 
 
+def stack_name(env: Environment) -> str:
+    """The stack's (or stack set's) name: `trading-<env>-secrets`."""
+    return f"{env.project}-{env.name}-secrets"
+
+
 def key_alias(env: Environment) -> str:
     return f"alias/{env.project}-{env.name}-secrets"
 

@@ -19,9 +19,14 @@ import build as cli
 import generator.build
 from generator import naming
 from generator.build import generate
+from generator.deployer import deployer_policy, execution_role_template
 from generator.environments import ENVIRONMENTS
+from generator.json_text import pretty_json
 from generator.leaks import known_placeholder_values
 from generator.stack_policy import render_stack_policy
+from generator.template import render
+
+PROD = ENVIRONMENTS["prod"]
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -66,7 +71,12 @@ def test_usage_errors_exit_2_with_one_line_and_touch_nothing(
 def test_builds_one_environment_where_asked(tmp_path, capsys):
     assert cli.main(["--no-cache", "--env", "prod", "--output-dir", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
-    assert sorted(snapshot(tmp_path)) == ["prod/secrets.json", "prod/stack-policy.json"]
+    assert sorted(snapshot(tmp_path)) == [
+        "prod/deployer-policy.json",
+        "prod/execution-role.json",
+        "prod/secrets.json",
+        "prod/stack-policy.json",
+    ]
     expected = generate(ENVIRONMENTS["prod"])
     assert (tmp_path / "prod/secrets.json").read_text() == expected
     assert out.splitlines()[1].split()[:5] == [
@@ -94,6 +104,12 @@ def test_default_builds_all_environments(
         expected[f"{env.name}/stack-policy.json"] = render_stack_policy(
             json.loads(template)
         ).encode()
+        expected[f"{env.name}/deployer-policy.json"] = pretty_json(
+            deployer_policy(env, json.loads(template))
+        ).encode()
+    expected["prod/execution-role.json"] = render(
+        execution_role_template(ENVIRONMENTS["prod"], json.loads(generate(PROD)))
+    ).encode()
     assert snapshot(tmp_path / "a") == expected
 
 
@@ -136,6 +152,29 @@ def test_check_passes_on_what_the_build_wrote_and_catches_a_hand_edit_and_names_
     assert f"{path} differs from what the code generates" in err
     assert '-     {"Key": "RotationIntervalDays", "Value": "900"},' in err
     assert "templates are out of date" in err
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dev/deployer-policy.json",
+        "prod/deployer-policy.json",
+        "prod/execution-role.json",
+    ],
+)
+def test_check_catches_a_widened_deployer_policy_or_execution_role(
+    committed_copy, capsys, name
+):
+    """What deploys a template is generated with it: a hand-widened grant is out of date like a template."""
+    path = committed_copy / name
+    path.write_text(
+        path.read_text()
+        .replace('"kms:CreateKey"', '"kms:*"', 1)
+        .replace('"cloudformation:CreateStackSet"', '"cloudformation:*"', 1)
+    )
+    assert cli.main(["--check", "--output-dir", str(committed_copy)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path} differs from what the code generates" in err
 
 
 def test_check_reports_a_missing_template(committed_copy, capsys):
@@ -355,8 +394,9 @@ def test_an_unchanged_template_is_not_linted_again_until_something_in_its_key_ch
         assert cli.main([*args, *extra]) == 0
         return _lint_column(capsys.readouterr().out)
 
-    assert set(build().values()) == {"passed"} and len(linted) == 3
-    assert len(list(private_cache.rglob("*.passed"))) == 3
+    # Each template, and what deploys it.
+    assert set(build().values()) == {"passed"} and len(linted) == 6
+    assert len(list(private_cache.rglob("*.passed"))) == 6
     assert set(build().values()) == {"cached"} and linted == []
 
     # A parameter value is part of the key: only that environment is linted again.
@@ -379,8 +419,9 @@ def test_a_template_with_lint_findings_is_never_recorded_as_passed(
 ):
     _plant_invalid_topic_name(monkeypatch, only="prod")
     assert cli.main(["--output-dir", str(committed_copy)]) == 1
-    # dev and staging passed and were recorded; prod was not, so it is linted (and fails) every time.
-    assert len(list(private_cache.rglob("*.passed"))) == 2
+    # dev and staging passed and were recorded, and the three deployer policies; prod was not, so it
+    # is linted (and fails) every time.
+    assert len(list(private_cache.rglob("*.passed"))) == 5
     assert cli.main(["--output-dir", str(committed_copy)]) == 1
 
 
@@ -413,3 +454,28 @@ def test_jobs_must_be_a_positive_number(capsys):
         capsys.readouterr().err.strip()
         == "build.py: error: argument --jobs: expected a whole number of at least 1, got '0'"
     )
+
+
+@pytest.mark.usefixtures("lint_in_this_process")
+def test_a_deployer_policy_cfn_lint_refuses_fails_the_build_and_writes_nothing(
+    committed_copy, monkeypatch, capsys
+):
+    """The deployer policy is linted beside its template: an action IAM does not have is a finding."""
+    import generator.deployer
+
+    real = generator.deployer.deployer_policy
+
+    def with_a_misspelt_action(env, template):
+        document = real(env, template)
+        document["Statement"][0]["Action"].append("kms:PutKeyPolicyy")
+        return document
+
+    monkeypatch.setattr(generator.deployer, "deployer_policy", with_a_misspelt_action)
+    before = snapshot(committed_copy)
+    assert (
+        cli.main(["--no-cache", "--env", "dev", "--output-dir", str(committed_copy)])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "dev: dev deployer policy: cfn-lint W3037" in err and "putkeypolicyy" in err
+    assert snapshot(committed_copy) == before

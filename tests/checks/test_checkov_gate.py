@@ -135,7 +135,10 @@ def test_checkov_really_scanned_every_template(committed_report):
     scanned = {
         check["file_path"] for check in committed_report["results"]["passed_checks"]
     }
-    assert scanned == {f"/{env}/secrets.json" for env in ENV_NAMES}
+    # Each environment's template, and prod's stack-set execution role (an IAM role of its own).
+    assert scanned == {f"/{env}/secrets.json" for env in ENV_NAMES} | {
+        "/prod/execution-role.json"
+    }
     ids = {check["check_id"] for check in committed_report["results"]["passed_checks"]}
     # Secrets under a CMK, CMK rotation, no wildcard key principal, encrypted topic.
     assert {"CKV_AWS_149", "CKV_AWS_7", "CKV_AWS_33", "CKV_AWS_26"} <= ids

@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from generator import naming
 from generator.build import TEMPLATE_FILE_NAME
 from generator.checks.limits import TEMPLATE_BODY_MAX_BYTES
 from generator.checks.template_rules import parameter_problems
@@ -44,7 +45,7 @@ _IAM_NAME_PROPERTIES = (
 
 def stack_name(env: Environment) -> str:
     """The stack's (or stack set's) name: `trading-<env>-secrets`."""
-    return f"{env.project}-{env.name}-secrets"
+    return naming.stack_name(env)
 
 
 def required_capabilities(template: dict[str, Any]) -> list[str]:
