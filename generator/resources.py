@@ -71,7 +71,10 @@ def _customer_key(
         Tags=Tags(**tagging.common_tags(env)),
         **retention,
     )
-    return key, Alias(f"{logical_id}Alias", AliasName=alias, TargetKeyId=Ref(key))
+    # The alias goes where its key goes: a retained key keeps the name the runbooks and `status` know it by.
+    return key, Alias(
+        f"{logical_id}Alias", AliasName=alias, TargetKeyId=Ref(key), **retention
+    )
 
 
 def encryption_key(env: Environment) -> tuple[Key, Alias]:

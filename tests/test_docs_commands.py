@@ -255,3 +255,26 @@ def test_a_command_without_its_capability_would_be_caught(tmp_path):
         test_each_deploy_command_passes_what_its_template_needs(
             "planted.md", line, words
         )
+
+
+def _writes_a_json_file_without_saying_json(command: str) -> bool:
+    return (
+        bool(re.search(r">\s*\S+\.json\s*$", command))
+        and "--output json" not in command
+    )
+
+
+def test_an_aws_command_that_writes_a_json_file_asks_for_json_output():
+    """The AWS CLI prints in the user's configured output (text, table, yaml): a file meant as JSON must ask for it."""
+    writing = [
+        f"{document.name}:{line}"
+        for document in DOCUMENTS
+        for line, command in commands_in_code_blocks(document, _FENCE)
+        if command.startswith("aws ")
+        and _writes_a_json_file_without_saying_json(command)
+    ]
+    assert writing == []
+    # The check can fail: the command as docs/operations.md once showed it.
+    assert _writes_a_json_file_without_saying_json(
+        "aws events describe-rule --name trading-prod-secrets-changes --query '{Name: Name}' > rule.json"
+    )

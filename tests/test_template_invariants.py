@@ -84,6 +84,23 @@ def test_prod_secret_carries_no_value_and_is_retained(templates, logical_id):
     assert secret["UpdateReplacePolicy"] == "Retain"
 
 
+@pytest.mark.parametrize("env_name", ["dev", "staging", "prod"])
+def test_the_secrets_key_keeps_its_alias_wherever_it_is_kept(templates, env_name):
+    """A retained key keeps the name it is found by: the alias is retained with it (rule E9124 holds it)."""
+    resources = templates[env_name]["Resources"]
+    key, alias = resources["SecretsKey"], resources["SecretsKeyAlias"]
+    retained = env_name != "dev"
+    assert key["DeletionPolicy"] == alias["DeletionPolicy"]
+    assert alias["DeletionPolicy"] == ("RetainExceptOnCreate" if retained else "Delete")
+    assert alias["UpdateReplacePolicy"] == ("Retain" if retained else "Delete")
+    # The alerting key goes with the stack everywhere, and its alias with it.
+    assert (
+        resources["AlertsKeyAlias"]["DeletionPolicy"]
+        == resources["AlertsKey"]["DeletionPolicy"]
+        == "Delete"
+    )
+
+
 def test_prod_template_text_holds_no_placeholder_or_value_property():
     text = generate(get_environment("prod"))
     for forbidden in ("PLACEHOLDER", *VALUE_PROPERTIES):

@@ -133,6 +133,9 @@ BEFORE_FINDINGS = [
     ("before-alert-path", "dev", "E9123", 1),
     ("before-alert-path", "staging", "E9123", 1),
     ("before-alert-path", "prod", "E9123", 1),
+    # A retained key whose alias went with the stack.
+    ("before-alert-path", "staging", "E9124", 1),
+    ("before-alert-path", "prod", "E9124", 1),
 ]
 
 

@@ -770,6 +770,33 @@ ALARM_AND_GUARD_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         ),
         "P is deleted with the stack while the secret it guards, Secret, is retained",
     ),
+    "E9124": (
+        resources(
+            K={
+                "Type": "AWS::KMS::Key",
+                "DeletionPolicy": "RetainExceptOnCreate",
+                "UpdateReplacePolicy": "Retain",
+            },
+            A={
+                "Type": "AWS::KMS::Alias",
+                "DeletionPolicy": "RetainExceptOnCreate",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {"AliasName": "alias/a", "TargetKeyId": {"Ref": "K"}},
+            },
+        ),
+        resources(
+            K={
+                "Type": "AWS::KMS::Key",
+                "DeletionPolicy": "RetainExceptOnCreate",
+                "UpdateReplacePolicy": "Retain",
+            },
+            A={
+                "Type": "AWS::KMS::Alias",
+                "Properties": {"AliasName": "alias/a", "TargetKeyId": {"Ref": "K"}},
+            },
+        ),
+        "A is deleted with the stack while the key it names, K, is retained",
+    ),
     "E9123": (
         alert_path(ALL_ALERT_PATH_CALLS, to="Q"),
         alert_path([c for c in ALL_ALERT_PATH_CALLS if c != "RemoveTargets"], to="T"),

@@ -1,6 +1,6 @@
 """cfn-lint rules: retention that keeps the wrong things, or fails to keep the right ones.
 
-Self-contained on purpose (cfn-lint and the standard library only): plain
+Self-contained (cfn-lint and the standard library only): plain
 `cfn-lint`, editors and pre-commit load this file through `.cfnlintrc`
 (`append_rules`) without the rest of this project.
 """
@@ -89,6 +89,41 @@ class ResourcePolicyKeptWithItsSecret(CloudFormationLintRule):
                         ["Resources", logical_id],
                         f"{logical_id} is deleted with the stack while the secret it guards, "
                         f"{secret_ref}, is retained",
+                    )
+                )
+        return matches
+
+
+class AliasKeptWithItsKey(CloudFormationLintRule):
+    id = "E9124"
+    shortdesc = "A retained key's alias must be retained too"
+    description = (
+        "A resource without its own DeletionPolicy is deleted with the stack, so the alias of a retained key "
+        "would go while the key stays: the key that encrypts the kept secrets would then be known by its id "
+        "alone, and the runbooks, `status` and the key policy's readers find it by its alias. Source: "
+        "CloudFormation User Guide, 'DeletionPolicy attribute'."
+    )
+    source_url = SOURCE
+    tags = ["resources", "deletionpolicy", "kms"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        resources = _resources(cfn)
+        matches = []
+        for logical_id, resource in resources.items():
+            if resource.get("Type") != "AWS::KMS::Alias":
+                continue
+            target = resource.get("Properties", {}).get("TargetKeyId")
+            key_ref = target.get("Ref") if isinstance(target, dict) else None
+            key = resources.get(key_ref) if isinstance(key_ref, str) else None
+            if (
+                key is not None
+                and key.get("DeletionPolicy") in RETAINING
+                and resource.get("DeletionPolicy") not in RETAINING
+            ):
+                matches.append(
+                    RuleMatch(
+                        ["Resources", logical_id],
+                        f"{logical_id} is deleted with the stack while the key it names, {key_ref}, is retained",
                     )
                 )
         return matches
