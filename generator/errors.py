@@ -40,6 +40,11 @@ class ExitCode(enum.IntEnum):
     # status: a region did not answer by the deadline (--deadline), so the gate
     # cannot be decided there; the report says which regions were checked.
     UNKNOWN = 11
+    # deploy --plan: changes are pending, and a deploy would make them (nothing was changed).
+    CHANGES_PENDING = 12
+    # deploy: the change would remove a Deny or weaken a guard, and no --allow-policy-change
+    # names it; nothing was changed.
+    POLICY_WEAKENING_REFUSED = 13
     INTERRUPTED = (
         130  # Ctrl-C, as a shell reports SIGINT; the message says what was written
     )
@@ -143,6 +148,12 @@ class ReplacementRefused(_ReportedChange):
     """A deploy would remove or replace a stateful resource that no --allow-replacement names (exit 8)."""
 
     exit_code = ExitCode.REPLACEMENT_REFUSED
+
+
+class PolicyWeakeningRefused(_ReportedChange):
+    """A deploy would remove a Deny or weaken a guard that no --allow-policy-change names (exit 13)."""
+
+    exit_code = ExitCode.POLICY_WEAKENING_REFUSED
 
 
 class OutcomeUnknown(_ReportedChange):

@@ -221,6 +221,103 @@ class StatementChange:
         return lines
 
 
+def _negated(operator: str) -> bool:
+    """StringNotEquals, ArnNotLike, NotIpAddress...: a value there exempts, where elsewhere it includes."""
+    return "Not" in operator.rsplit(":", maxsplit=1)[-1]
+
+
+def weakenings(change: StatementChange) -> list[str]:
+    """Why a change makes the policy allow more, or deny less; empty when it does neither.
+
+    A Deny removed, turned into an Allow, or applying to fewer actions,
+    resources or principals, or in fewer cases (a value gained by a negated
+    condition is a new exemption; a value lost by another, or a condition
+    added, narrows it). An Allow added, or granting more: actions, resources,
+    principals, or a condition loosened. What tightens a policy is never one.
+    """
+    before, after = change.before, change.after
+    if change.kind == "removed":
+        assert before is not None
+        return [f"the Deny {change.name} is removed"] if before.effect == "Deny" else []
+    if change.kind == "added":
+        assert after is not None
+        return [f"the Allow {change.name} is added"] if after.effect == "Allow" else []
+    assert before is not None and after is not None
+    if before.effect != after.effect:
+        return (
+            [f"{change.name} turns from a Deny into an Allow"]
+            if before.effect == "Deny"
+            else []
+        )
+    return _wider_coverage(change, before.effect) + _looser_conditions(
+        change, before.effect
+    )
+
+
+def _wider_coverage(change: StatementChange, effect: str) -> list[str]:
+    """A Deny that covers less, or an Allow that covers more."""
+    less, more = (
+        (change.lost, change.gained)
+        if effect == "Deny"
+        else (change.gained, change.lost)
+    )
+    verb = "no longer denies" if effect == "Deny" else "now allows"
+    reasons = [
+        f"{change.name} {verb} {label} {_shown(found)}"
+        for element, label in (
+            ("actions", "actions"),
+            ("resources", "resources"),
+            ("principals", "principals"),
+        )
+        if (found := less(element))
+    ]
+    reasons += [
+        f"{change.name}: {label} {'gained' if effect == 'Deny' else 'lost'} {_shown(found)}"
+        for element, label in (
+            ("not_actions", "NotAction"),
+            ("not_resources", "NotResource"),
+            ("not_principals", "NotPrincipal"),
+        )
+        if (found := more(element))
+    ]
+    return reasons
+
+
+def _looser_conditions(change: StatementChange, effect: str) -> list[str]:
+    """A Deny that applies in fewer cases, or an Allow in more."""
+    assert change.before is not None and change.after is not None
+    was, now = (
+        _conditions_by_test(change.before.conditions),
+        _conditions_by_test(change.after.conditions),
+    )
+    reasons = []
+    for test in sorted(set(was) | set(now)):
+        operator, key = test
+        old, new = was.get(test, set()), now.get(test, set())
+        gained, lost = new - old, old - new
+        negated = _negated(operator)
+        if effect == "Deny":
+            if not old:
+                reasons.append(
+                    f"{change.name} applies only when {operator} {key} holds (a condition added)"
+                )
+            elif new and negated and gained:
+                reasons.append(
+                    f"{change.name} exempts {_shown(gained)} ({operator} {key})"
+                )
+            elif new and not negated and lost:
+                reasons.append(
+                    f"{change.name} applies to fewer {key}: lost {_shown(lost)}"
+                )
+        elif not new:
+            reasons.append(f"{change.name} loses its condition {operator} {key}")
+        elif old and negated and lost:
+            reasons.append(f"{change.name} excludes fewer {key}: lost {_shown(lost)}")
+        elif old and not negated and gained:
+            reasons.append(f"{change.name} allows more {key}: gained {_shown(gained)}")
+    return reasons
+
+
 def compare_policies(expected: Any, actual: Any) -> list[StatementChange]:
     """How `actual` differs from `expected`, statement by statement; empty when they mean the same."""
     want, have = list(normalize_policy(expected)), list(normalize_policy(actual))

@@ -12,6 +12,7 @@ from generator.policy_diff import (
     normalize_pattern,
     pattern_lines,
     policy_lines,
+    weakenings,
 )
 
 ACCOUNT = "111122223333"
@@ -204,3 +205,142 @@ def test_event_patterns_compare_as_sets_and_name_each_changed_field():
         'detail.y was added: ["2"]',
     ]
     assert pattern_lines({"a": "1"}, {"a": {"b": 1}}) == ['a was "1", is {"b": 1}']
+
+
+def _deny(
+    sid="Guard",
+    actions=("secretsmanager:DeleteSecret",),
+    exempt=("arn:aws:iam::1:role/bg",),
+    **extra,
+):
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": list(actions),
+        "Resource": "*",
+        "Condition": {"ArnNotLike": {"aws:PrincipalArn": list(exempt)}},
+        **extra,
+    }
+
+
+def _allow(
+    sid="Use", principal="arn:aws:iam::1:root", actions=("kms:Decrypt",), condition=None
+):
+    statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": list(actions),
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _weakenings(before, after):
+    return [
+        reason
+        for change in compare_policies({"Statement": before}, {"Statement": after})
+        for reason in weakenings(change)
+    ]
+
+
+WEAKENINGS = {
+    "a Deny removed": ([_deny()], [], "the Deny Guard is removed"),
+    "a Deny with fewer actions": (
+        [
+            _deny(
+                actions=(
+                    "secretsmanager:DeleteSecret",
+                    "secretsmanager:PutResourcePolicy",
+                )
+            )
+        ],
+        [_deny()],
+        "Guard no longer denies actions secretsmanager:putresourcepolicy",
+    ),
+    "a new exempt role": (
+        [_deny()],
+        [_deny(exempt=("arn:aws:iam::1:role/bg", "arn:aws:iam::1:role/new-deployer"))],
+        "Guard exempts arn:aws:iam::1:role/new-deployer (ArnNotLike aws:principalarn)",
+    ),
+    "a Deny turned Allow": (
+        [_deny()],
+        [{**_deny(), "Effect": "Allow"}],
+        "Guard turns from a Deny into an Allow",
+    ),
+    "a Deny given a condition": (
+        [_deny()],
+        [
+            {
+                **_deny(),
+                "Condition": {
+                    **_deny()["Condition"],
+                    "Bool": {"aws:SecureTransport": "false"},
+                },
+            }
+        ],
+        "Guard applies only when Bool aws:securetransport holds (a condition added)",
+    ),
+    "a key policy statement widened": (
+        [_allow()],
+        [_allow(principal=["arn:aws:iam::1:root", "*"])],
+        "Use now allows principals AWS:*",
+    ),
+    "an Allow losing its condition": (
+        [
+            _allow(
+                condition={
+                    "StringEquals": {
+                        "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"
+                    }
+                }
+            )
+        ],
+        [_allow()],
+        "Use loses its condition StringEquals kms:viaservice",
+    ),
+    "an Allow added": (
+        [_deny()],
+        [_deny(), _allow(sid="Open")],
+        "the Allow Open is added",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WEAKENINGS))
+def test_a_weakening_is_named(case):
+    before, after, reason = WEAKENINGS[case]
+    assert reason in _weakenings(before, after), _weakenings(before, after)
+
+
+TIGHTENINGS = {
+    "a Deny of more actions": (
+        [_deny()],
+        [
+            _deny(
+                actions=("secretsmanager:DeleteSecret", "secretsmanager:GetSecretValue")
+            )
+        ],
+    ),
+    "an exemption withdrawn": ([_deny(exempt=("a", "b"))], [_deny(exempt=("a",))]),
+    "a Deny added": ([], [_deny()]),
+    "an Allow removed": ([_allow()], []),
+    "an Allow of fewer actions": (
+        [_allow(actions=("kms:Decrypt", "kms:Encrypt"))],
+        [_allow()],
+    ),
+    "an Allow given a condition": (
+        [_allow()],
+        [_allow(condition={"Bool": {"aws:SecureTransport": "true"}})],
+    ),
+    "the same policy in another order": ([_deny(), _allow()], [_allow(), _deny()]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TIGHTENINGS))
+def test_what_tightens_or_changes_nothing_is_no_weakening(case):
+    before, after = TIGHTENINGS[case]
+    assert _weakenings(before, after) == []

@@ -200,6 +200,19 @@ def _deploy_arguments(deploy: argparse.ArgumentParser) -> None:
         help="let a reviewed change remove or replace this stateful resource (repeatable)",
     )
     deploy.add_argument(
+        "--allow-policy-change",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID/SID",
+        help="let a reviewed change that weakens this policy statement through (repeatable; logged)",
+    )
+    deploy.add_argument(
+        "--plan",
+        action="store_true",
+        help="print what a deploy would change and change nothing: exit 0 nothing to change, 12 changes "
+        "that would go through, 8 or 13 a change that would be refused",
+    )
+    deploy.add_argument(
         "--templates-dir", default="templates", help="default: templates/"
     )
     deploy.add_argument("--params-dir", default="params", help="default: params/")
@@ -411,12 +424,14 @@ def deploy_command(
     params_dir: Path,
     accounts: tuple[str, ...],
     organizational_units: tuple[str, ...],
+    allowed_policy_changes: tuple[str, ...] = (),
+    plan: bool = False,
 ) -> int:
     def ask(question: str) -> None:
         if not yes:
             confirm(question, "deploy")
 
-    deploy(
+    pending = deploy(
         env,
         aws,
         say,
@@ -426,7 +441,16 @@ def deploy_command(
         allowed=allowed,
         accounts=accounts,
         organizational_units=organizational_units,
+        allowed_policy_changes=allowed_policy_changes,
+        plan_only=plan,
     )
+    if plan:
+        # A pipeline gates on it: 12 when a deploy would change something (and would be let through).
+        say(
+            f"deploy --plan {env.name}: "
+            + ("changes pending" if pending else "nothing to change")
+        )
+        return ExitCode.CHANGES_PENDING if pending else ExitCode.OK
     return ExitCode.OK
 
 
@@ -444,6 +468,8 @@ def _main(argv: list[str] | None, started: float) -> int:
             params_dir=Path(args.params_dir),
             accounts=read_accounts(args.accounts, args.accounts_file),
             organizational_units=check_organizational_units(args.organizational_units),
+            allowed_policy_changes=tuple(args.allow_policy_change),
+            plan=args.plan,
         )
     regions = regions_of(env, args.region)
     if args.command == "status":

@@ -121,6 +121,7 @@ def deploy(proxy, monkeypatch, capsys, caplog):
         *argv: str,
         templates: Path = ROOT / "templates",
         answer: str | None = None,
+        params: Path = ROOT / "params",
     ) -> Run:
         account.client(
             "cloudformation"
@@ -140,7 +141,7 @@ def deploy(proxy, monkeypatch, capsys, caplog):
                 "--templates-dir",
                 str(templates),
                 "--params-dir",
-                str(ROOT / "params"),
+                str(params),
             ],
             {**account.credentials, "AWS_ENDPOINT_URL": proxy.url},
             known_placeholder_values(),
@@ -474,6 +475,210 @@ def test_a_protected_stack_cannot_be_deleted(staging, proxy):
         message
         == "Stack [trading-staging-secrets] cannot be deleted while TerminationProtection is enabled"
     )
+
+
+def _statement(template: dict, logical_id: str, sid: str) -> dict:
+    policy = template["Resources"][logical_id]["Properties"]
+    document = policy.get("ResourcePolicy") or policy.get("KeyPolicy")
+    return next(s for s in document["Statement"] if s.get("Sid") == sid)
+
+
+def _without_statement(logical_id: str, sid: str):
+    def cut(template):
+        properties = template["Resources"][logical_id]["Properties"]
+        document = properties["ResourcePolicy"]
+        document["Statement"].remove(_statement(template, logical_id, sid))
+
+    return cut
+
+
+def _fewer_actions(template):
+    statement = _statement(
+        template,
+        "AlpacaCredentialsResourcePolicy",
+        "DenyDeleteOrCrossAccountCopyExceptBreakGlass",
+    )
+    statement["Action"] = [
+        a for a in statement["Action"] if a != "secretsmanager:DeleteSecret"
+    ]
+
+
+def _key_policy_widened(template):
+    statement = _statement(template, "SecretsKey", "AllowUseThroughSecretsManagerOnly")
+    statement["Principal"] = {
+        "AWS": [statement["Principal"]["AWS"], "arn:aws:iam::999999999999:root"]
+    }
+
+
+def _params_with(tmp_path: Path, env_name: str, name: str, value: str) -> Path:
+    target = tmp_path / "params"
+    shutil.copytree(ROOT / "params", target)
+    path = target / env_name / "secrets.json"
+    entries = json.loads(path.read_text())
+    for entry in entries:
+        if entry["ParameterKey"] == name:
+            entry["ParameterValue"] = value
+    path.write_text(json.dumps(entries))
+    return target
+
+
+WEAKENINGS = {
+    "a removed Deny": (
+        _without_statement(
+            "AlpacaCredentialsResourcePolicy",
+            "DenyDeleteOrCrossAccountCopyExceptBreakGlass",
+        ),
+        "AlpacaCredentialsResourcePolicy/DenyDeleteOrCrossAccountCopyExceptBreakGlass: the Deny "
+        "DenyDeleteOrCrossAccountCopyExceptBreakGlass is removed",
+    ),
+    "a Deny with fewer actions": (
+        _fewer_actions,
+        "AlpacaCredentialsResourcePolicy/DenyDeleteOrCrossAccountCopyExceptBreakGlass: "
+        "DenyDeleteOrCrossAccountCopyExceptBreakGlass no longer denies actions secretsmanager:deletesecret",
+    ),
+    "a key policy statement widened": (
+        _key_policy_widened,
+        "SecretsKey/AllowUseThroughSecretsManagerOnly: AllowUseThroughSecretsManagerOnly now allows principals "
+        "AWS:arn:aws:iam::999999999999:root",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WEAKENINGS))
+def test_a_weakened_guard_is_refused_with_nothing_changed(
+    staging, deploy, proxy, tmp_path, case
+):
+    change, reason = WEAKENINGS[case]
+    assert staging.code == 0, staging.err
+    cloudformation = through(proxy, STACKS)
+    weakened = templates_with(tmp_path, "staging", change)
+    for argv in (("--yes",), ("--plan",)):
+        refused_run = deploy(STACKS, "--env", "staging", *argv, templates=weakened)
+        assert refused_run.code == 13, refused_run.err
+        assert (
+            f"trading-secrets: {reason}; if reviewed, deploy with --allow-policy-change"
+            in refused_run.err
+        )
+        assert (
+            "[weakens]" in refused_run.out and "nothing was changed" in refused_run.err
+        )
+    assert deployed_template(cloudformation, "trading-staging-secrets") == json.loads(
+        committed_template(STAGING)
+    )
+    assert not STACKS.client("cloudformation").list_change_sets(
+        StackName="trading-staging-secrets"
+    )["Summaries"]
+
+
+def test_a_new_exempt_role_from_the_parameter_file_is_a_weakening_too(
+    staging, deploy, tmp_path
+):
+    """Onboarding a deployer is a reviewed change: every guard that exempts deployers names it."""
+    assert staging.code == 0, staging.err
+    params = _params_with(
+        tmp_path, "staging", "DeployerRoleNames", "trading-staging-deployer,ci-newcomer"
+    )
+    run = deploy(STACKS, "--env", "staging", "--plan", params=params)
+    assert run.code == 13, run.err
+    assert (
+        "  parameter DeployerRoleNames: 'trading-staging-deployer' -> 'trading-staging-deployer,ci-newcomer'"
+        in run.out
+    )
+    assert (
+        "AlpacaCredentialsResourcePolicy/DenyPolicyChangeExceptBreakGlassAndDeployers: "
+        "DenyPolicyChangeExceptBreakGlassAndDeployers exempts " in run.err
+    )
+
+
+def test_allow_policy_change_lets_exactly_the_named_statement_through(
+    staging, deploy, proxy, tmp_path
+):
+    assert staging.code == 0, staging.err
+    cloudformation = through(proxy, STACKS)
+
+    def both(template):
+        _fewer_actions(template)
+        _key_policy_widened(template)
+
+    weakened = templates_with(tmp_path, "staging", both)
+    one = "SecretsKey/AllowUseThroughSecretsManagerOnly"
+    other = (
+        "AlpacaCredentialsResourcePolicy/DenyDeleteOrCrossAccountCopyExceptBreakGlass"
+    )
+    run = deploy(
+        STACKS,
+        "--env",
+        "staging",
+        "--yes",
+        "--allow-policy-change",
+        one,
+        templates=weakened,
+    )
+    assert run.code == 13, run.err
+    assert other in run.err and f"{one}:" not in run.err
+    assert deployed_template(cloudformation, "trading-staging-secrets") == json.loads(
+        committed_template(STAGING)
+    )
+    # Both named: it goes through, and the log says which weakenings were let through, and by what.
+    run = deploy(
+        STACKS, "--env", "staging", "--yes", "--allow-policy-change", one, "--allow-policy-change", other,
+        templates=weakened,
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert f"let through by --allow-policy-change {one}" in run.err
+    assert f"let through by --allow-policy-change {other}" in run.err
+    # Put back: the committed template tightens both again, which needs no allowance.
+    restored = deploy(STACKS, "--env", "staging", "--yes")
+    assert restored.code == 0, restored.err
+    assert deployed_template(cloudformation, "trading-staging-secrets") == json.loads(
+        committed_template(STAGING)
+    )
+
+
+def test_plan_says_what_a_deploy_would_do_and_changes_nothing(
+    staging, deploy, proxy, tmp_path
+):
+    assert staging.code == 0, staging.err
+    cloudformation = through(proxy, STACKS)
+    assert deploy(STACKS, "--env", "staging", "--plan").code == 0
+    pending = deploy(
+        STACKS,
+        "--env",
+        "staging",
+        "--plan",
+        templates=templates_with(tmp_path / "a", "staging", retitled("Alerts")),
+    )
+    assert pending.code == 12, pending.err
+    assert (
+        "  resource AlertTopic: modified" in pending.out
+        and "changes pending" in pending.out
+    )
+    replacing = deploy(
+        STACKS,
+        "--env",
+        "staging",
+        "--plan",
+        templates=templates_with(tmp_path / "b", "staging", renamed_alpaca("staging")),
+    )
+    assert replacing.code == 8, replacing.err
+    assert (
+        "  resource AlpacaCredentials: modified: REFUSED (replacement guard)"
+        in replacing.out
+    )
+    weakening = deploy(
+        STACKS,
+        "--env",
+        "staging",
+        "--plan",
+        templates=templates_with(tmp_path / "c", "staging", _fewer_actions),
+    )
+    assert weakening.code == 13, weakening.err
+    assert deployed_template(cloudformation, "trading-staging-secrets") == json.loads(
+        committed_template(STAGING)
+    )
+    assert not STACKS.client("cloudformation").list_change_sets(
+        StackName="trading-staging-secrets"
+    )["Summaries"]
 
 
 def test_a_replacement_is_refused_with_nothing_changed_and_goes_through_only_when_named(

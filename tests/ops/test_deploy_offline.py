@@ -545,7 +545,12 @@ def test_an_instance_that_fails_after_another_succeeded_is_incomplete_and_names_
     with Stubber(cloudformation) as stub:
         stub.add_response(
             "describe_stack_set",
-            {"StackSet": {"TemplateBody": current.body}},
+            {
+                "StackSet": {
+                    "TemplateBody": current.body,
+                    "Parameters": current.parameters,
+                }
+            },
             {"StackSetName": "trading-prod-secrets"},
         )
         stub.add_response("update_stack_set", {"OperationId": "op"}, None)

@@ -33,8 +33,15 @@ def deploy(
     allowed: Iterable[str] = (),
     accounts: tuple[str, ...] = (),
     organizational_units: tuple[str, ...] = (),
-) -> None:
-    """Deploy `env`'s committed template; `ask` puts the question (and raises Cancelled on no)."""
+    allowed_policy_changes: Iterable[str] = (),
+    plan_only: bool = False,
+) -> bool:
+    """Deploy `env`'s committed template; `ask` puts the question (and raises Cancelled on no).
+
+    Every deploy first prints what it changes (generator/ops/deploy/review.py)
+    and refuses a replacement or a weakened guard that is not allowed by name;
+    with `plan_only` it stops there. Returns whether there were changes to make.
+    """
     if (accounts or organizational_units) and not env.deployed_as_stack_set:
         raise ConfigurationError(
             f"{env.name} deploys as a stack in its own account: --accounts and --organizational-units are for prod's stack set"
@@ -52,9 +59,24 @@ def deploy(
         f"region(s) {', '.join(env.regions)}"
     )
     allowed = set(allowed)
+    policy_changes = tuple(allowed_policy_changes)
     if env.deployed_as_stack_set:
         targets = Targets(accounts or (account,), organizational_units, env.regions)
-        deploy_stack_set(release, targets, account, aws, say, ask, allowed, plan)
-        return
+        return deploy_stack_set(
+            release,
+            targets,
+            account,
+            aws,
+            say,
+            ask,
+            allowed,
+            plan,
+            policy_changes,
+            plan_only,
+        )
+    changed = False
     for region in env.regions:
-        deploy_stack(release, region, aws, say, ask, allowed, plan)
+        changed |= deploy_stack(
+            release, region, aws, say, ask, allowed, plan, policy_changes, plan_only
+        )
+    return changed

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from generator.checks.replacement import blocking, replacements
 from generator.errors import (
     AwsError,
     Cancelled,
@@ -38,6 +37,7 @@ from generator.ops.deploy.release import (
     landed_before,
     stack_name,
 )
+from generator.ops.deploy.review import Review, review
 from generator.ops.deploy.waiting import Heartbeat, poll_delay
 from generator.stack_policy import STATEFUL_TYPES
 
@@ -259,23 +259,29 @@ class StackDeploy:
                     return None
                 raise
 
-    def guard(self, allowed: Iterable[str]) -> None:
-        """The build's replacement guard, against the template the stack runs now."""
+    def review(self, kind: str, stack: dict[str, Any] | None) -> Review:
+        """What the new template and parameters change against the template the stack runs now, with its values."""
+        where = f"{self.name} in {self.region}"
+        if kind == "CREATE" or stack is None:
+            return review(
+                where, None, {}, self.release.template, self.release.parameter_values
+            )
         with cloudformation_errors("read the template of", self.name, self.region):
             body = self.cloudformation.get_template(
                 StackName=self.name, TemplateStage="Original"
             )["TemplateBody"]
         deployed = body if isinstance(body, dict) else json.loads(body)
-        stopped, _ = blocking(replacements(deployed, self.release.template), allowed)
-        if stopped:
-            raise ReplacementRefused(
-                f"{self.name} in {self.region}: the new template would remove or replace {len(stopped)} stateful "
-                "resource(s); nothing was changed",
-                [
-                    f"{r}; if reviewed, deploy with --allow-replacement {r.logical_id}"
-                    for r in stopped
-                ],
-            )
+        values = {
+            p["ParameterKey"]: str(p.get("ParameterValue", ""))
+            for p in stack.get("Parameters", [])
+        }
+        return review(
+            where,
+            deployed,
+            values,
+            self.release.template,
+            self.release.parameter_values,
+        )
 
     def newest_event(self) -> str | None:
         with cloudformation_errors("read the events of", self.name, self.region):
@@ -429,19 +435,30 @@ def deploy_stack(
     ask: Callable[[str], None],
     allowed: set[str],
     plan: str,
-) -> None:
-    """Create or update the stack through a change set: shown, judged, asked, then run and watched."""
+    allowed_policy_changes: Iterable[str] = (),
+    plan_only: bool = False,
+) -> bool:
+    """Create or update the stack through a change set: reviewed, judged, asked, then run and watched.
+
+    With `plan_only`, it stops after the review, changing nothing. Returns
+    whether there were changes to make.
+    """
     deploy = StackDeploy(release, region, aws, say)
-    kind = deploy_kind(deploy.name, region, deploy.describe())
-    if kind == "UPDATE":
-        deploy.guard(allowed)
+    stack = deploy.describe()
+    kind = deploy_kind(deploy.name, region, stack)
+    reviewed = deploy.review(kind, stack)
+    for line in reviewed.lines(allowed):
+        say(line)
+    reviewed.refuse(allowed, allowed_policy_changes)
+    if plan_only:
+        return reviewed.created or reviewed.changes
     change_set, changes = create_change_set(
         deploy.cloudformation, deploy.name, region, release, kind
     )
     if not changes:
         deploy.protect()
         say(f"{deploy.name} in {region} is up to date: the change set holds no change")
-        return
+        return False
     say(f"{deploy.name} in {region}: change set {change_set} ({kind.lower()}):")
     for line in change_table(changes):
         say(f"  {line}")
@@ -472,3 +489,4 @@ def deploy_stack(
     say(f"{deploy.name} deployed in {region}" + (":" if outputs else ""))
     for output in outputs:
         say(f"  {output['OutputKey']}: {output['OutputValue']}")
+    return True

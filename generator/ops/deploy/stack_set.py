@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.checks.replacement import blocking, replacements
 from generator.errors import (
     AwsError,
     ConfigurationError,
     Incomplete,
     Interrupted,
     OutcomeUnknown,
-    ReplacementRefused,
 )
 from generator.files import printable, read_regular_text
 from generator.leaks import redact
@@ -40,6 +38,7 @@ from generator.ops.deploy.release import (
     cloudformation_errors,
     stack_name,
 )
+from generator.ops.deploy.review import Review, review
 from generator.ops.deploy.waiting import Heartbeat
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
@@ -141,20 +140,23 @@ class StackSetDeploy:
             except self.cloudformation.exceptions.StackSetNotFoundException:
                 return None
 
-    def guard(self, current: dict[str, Any], allowed: Iterable[str]) -> None:
-        stopped, _ = blocking(
-            replacements(json.loads(current["TemplateBody"]), self.release.template),
-            allowed,
+    def review(self, current: dict[str, Any] | None) -> Review:
+        """The new template and parameters against the set's: every instance gets what the set holds."""
+        where = f"stack set {self.name}"
+        release = self.release
+        if current is None:
+            return review(where, None, {}, release.template, release.parameter_values)
+        values = {
+            p["ParameterKey"]: str(p.get("ParameterValue", ""))
+            for p in current.get("Parameters", [])
+        }
+        return review(
+            where,
+            json.loads(current["TemplateBody"]),
+            values,
+            release.template,
+            release.parameter_values,
         )
-        if stopped:
-            raise ReplacementRefused(
-                f"stack set {self.name}: the new template would remove or replace {len(stopped)} stateful "
-                "resource(s) in every instance; nothing was changed",
-                [
-                    f"{r}; if reviewed, deploy with --allow-replacement {r.logical_id}"
-                    for r in stopped
-                ],
-            )
 
     def _preferences(self) -> dict[str, Any]:
         return {
@@ -359,14 +361,27 @@ def deploy_stack_set(
     ask: Callable[[str], None],
     allowed: set[str],
     plan: str,
-) -> None:
-    """Create or update the stack set and its instances, judged by the replacement guard first."""
+    allowed_policy_changes: Iterable[str] = (),
+    plan_only: bool = False,
+) -> bool:
+    """Create or update the stack set and its instances, reviewed and judged by the guards first.
+
+    With `plan_only`, it stops after the review, changing nothing. Returns
+    whether there were changes to make (the template, parameters, or instances missing).
+    """
     refuse_unexempted_service_role(release, targets)
     deploy = StackSetDeploy(release, aws, say)
     current = deploy.describe()
-    if current is not None:
-        deploy.guard(current, allowed)
+    reviewed = deploy.review(current)
+    for line in reviewed.lines(allowed):
+        say(line)
+    reviewed.refuse(allowed, allowed_policy_changes)
     kind = "update" if current is not None else "create"
+    if plan_only:
+        missing = deploy.missing_instances(targets) if current is not None else targets
+        if missing is not None:
+            say(f"stack set {deploy.name}: instances to create: {missing.described()}")
+        return reviewed.created or reviewed.changes or missing is not None
     say(f"stack set {deploy.name} in {deploy.region} ({kind}): {targets.described()}")
     ask(f"{plan} {kind.capitalize()} the stack set and its instances?")
     operations = []
@@ -392,6 +407,7 @@ def deploy_stack_set(
         ) from None
     deploy.protect_instances(account)
     say(f"stack set {deploy.name} deployed: {targets.described()}")
+    return True
 
 
 def _failure(
