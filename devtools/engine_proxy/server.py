@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import signal
 import sys
 import threading
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from devtools.engine_proxy import stacksets, strict, wire
+from devtools.engine_proxy import organizations, stacksets, strict, wire
 
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard"}, connect_timeout=5, read_timeout=60
@@ -85,12 +86,24 @@ class EngineProxy:
     faults: list[Fault] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
+    # The organization the accounts belong to, where a test gives one (the engine has none).
+    organization: organizations.Organization | None = None
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # Access keys the engine handed out for an assumed role, and the account each acts in.
+    assumed: dict[str, str] = field(default_factory=dict)
+    # Added to every call before it is answered: a real API call's latency (the benchmark's).
+    latency_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self.rules = strict.AwsRules(self.engine_client)
-        self.stack_sets = stacksets.StackSets(self.engine_client)
+        self.stack_sets = stacksets.StackSets(
+            self.engine_client, lambda: self.organization
+        )
         self._clients_lock = threading.Lock()
+
+    def account_of(self, access_key: str) -> str:
+        """The account a request acts in: its access key id, or the account of the role it assumed."""
+        return self.assumed.get(access_key, access_key)
 
     def add(self, *faults: Fault) -> None:
         self.faults.extend(faults)
@@ -132,6 +145,15 @@ class EngineProxy:
         self, who: wire.Caller, operation: str, body: bytes
     ) -> wire.Reply | None:
         """What AWS would answer where the engine would answer otherwise; None to forward."""
+        if who.service == "sts" and operation == "AssumeRole":
+            return self.rules.assume_role(who, wire.query_parameters(body))
+        if who.service == "organizations":
+            if self.organization is None:
+                return wire.json_error(
+                    "AWSOrganizationsNotInUseException",
+                    "Your account is not a member of an organization.",
+                )
+            return self.organization.handle(who, operation, wire.json_parameters(body))
         if who.service == "cloudformation":
             params = wire.query_parameters(body)
             if operation in stacksets.ACTIONS:
@@ -182,7 +204,11 @@ def _handler(proxy: EngineProxy) -> type[BaseHTTPRequestHandler]:
             operation = wire.operation(headers, body)
             who = wire.caller(headers)
             proxy.seen.append(Seen(operation, who.region, who.service))
-            fault = proxy.fault_for(operation, who.region, who.access_key)
+            if proxy.latency_seconds:
+                time.sleep(proxy.latency_seconds)
+            fault = proxy.fault_for(
+                operation, who.region, proxy.account_of(who.access_key)
+            )
             action = fault.action if fault else "forward"
             if action == "signal" and fault and fault.pid:
                 os.kill(fault.pid, signal.SIGINT)
@@ -231,6 +257,14 @@ def _handler(proxy: EngineProxy) -> type[BaseHTTPRequestHandler]:
             if answered is not None:
                 return answered
             reply = _forward(engine, self.path, headers, body)
+            if operation == "AssumeRole" and reply.status == 200:
+                # Remember whose account the new keys act in: faults and rules go by account.
+                key = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", reply.body)
+                arn = re.search(
+                    rb"<Arn>arn:aws:sts::([0-9]{12}):assumed-role/", reply.body
+                )
+                if key and arn:
+                    proxy.assumed[key.group(1).decode()] = arn.group(1).decode()
             if who.service == "cloudformation":
                 proxy.rules.after(who, operation, wire.query_parameters(body), reply)
             return reply
@@ -255,10 +289,13 @@ def _handler(proxy: EngineProxy) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def engine_proxy(
-    engine: str, strict: bool = False, port: int = 0
+    engine: str,
+    strict: bool = False,
+    port: int = 0,
+    organization: organizations.Organization | None = None,
 ) -> Iterator[EngineProxy]:
     """A running proxy in front of `engine`, on a loopback port (free unless given), stopped on the way out."""
-    proxy = EngineProxy(engine, strict=strict)
+    proxy = EngineProxy(engine, strict=strict, organization=organization)
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(proxy))
     server.daemon_threads = True
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -7,6 +7,15 @@ a real stack in the engine, in its own account and region, created, updated
 and deleted with the set's template, parameters and capabilities. Operations
 run one instance at a time in region order, and stop at the first failure
 beyond FailureToleranceCount, as AWS does with MaxConcurrentCount 1.
+
+Service-managed sets (with an organization, organizations.py) as AWS keeps
+them (CloudFormation API Reference, CreateStackSet, CallAs): they belong to
+the management account; a delegated administrator reaches them only with
+CallAs DELEGATED_ADMIN (without it, its own account is searched, and the set
+is not there), and any other account not at all. Instances go to every
+account of each organizational unit named, and carry that unit's id. A set
+keeps its new template and parameters even when the update's operation
+fails (UpdateStackSet).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
+from devtools.engine_proxy.organizations import Organization
 from devtools.engine_proxy.strict import required_capability
 from devtools.engine_proxy.wire import Caller, Reply, query_error, query_reply
 
@@ -33,6 +43,7 @@ class Instance:
     stack_id: str | None = None
     status: str = "OUTDATED"  # CURRENT, OUTDATED or INOPERABLE, as AWS reports them
     reason: str = ""
+    organizational_unit: str | None = None
 
 
 @dataclass
@@ -56,6 +67,7 @@ class StackSet:
     permission_model: str
     instances: dict[tuple[str, str], Instance] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
+    auto_deployment: dict[str, Any] = field(default_factory=dict)
 
 
 class InstanceStacks:
@@ -158,17 +170,40 @@ ACTIONS = {
 class StackSets:
     """The StackSets API for one proxy: sets keyed by the administrator account and region."""
 
-    def __init__(self, engine_client: Callable[[str, Caller], Any]):
+    def __init__(
+        self,
+        engine_client: Callable[[str, Caller], Any],
+        organization: Callable[[], Organization | None] = lambda: None,
+    ):
         self._stacks = InstanceStacks(engine_client)
         self._sets: dict[tuple[str, str, str], StackSet] = {}
         self._lock = threading.Lock()
+        self._organization = organization
+
+    def _administrator(self, who: Caller, params: dict[str, Any]) -> str | Reply:
+        """Whose sets the call reaches: the caller's own, or with CallAs DELEGATED_ADMIN the management account's."""
+        call_as = params.get("CallAs", "SELF")
+        if call_as == "SELF":
+            return who.access_key
+        organization = self._organization()
+        if organization is None or not organization.is_delegated_administrator(
+            who.access_key
+        ):
+            return query_error(
+                "ValidationError",
+                f"Account {who.access_key} is not registered as a delegated administrator for StackSets",
+            )
+        return organization.management_account
 
     def handle(self, who: Caller, action: str, params: dict[str, Any]) -> Reply:
+        administrator = self._administrator(who, params)
+        if isinstance(administrator, Reply):
+            return administrator
         found = self._sets.get(
-            (who.access_key, who.region, params.get("StackSetName", ""))
+            (administrator, who.region, params.get("StackSetName", ""))
         )
         if action == "CreateStackSet":
-            return self._create_set(who, params, found)
+            return self._create_set(who, administrator, params, found)
         if action == "ListStackSets":
             summaries = [
                 {
@@ -177,7 +212,7 @@ class StackSets:
                     "Status": "ACTIVE",
                 }
                 for (key, region, _), s in self._sets.items()
-                if (key, region) == (who.access_key, who.region)
+                if (key, region) == (administrator, who.region)
             ]
             return query_reply(action, {"Summaries": summaries})
         if found is None:
@@ -192,23 +227,10 @@ class StackSets:
         if action == "DeleteStackSet":
             if found.instances:
                 return query_error("StackSetNotEmptyException", "StackSet is not empty")
-            del self._sets[(who.access_key, who.region, found.name)]
+            del self._sets[(administrator, who.region, found.name)]
             return query_reply(action, {})
-        if action == "CreateStackInstances":
-            targets = self._targets(params, found, new=True)
-            return self._start(
-                action, found, "CREATE", params, targets, self._stacks.create
-            )
-        if action == "DeleteStackInstances":
-            retain = params.get("RetainStacks") == "true"
-            return self._start(
-                action,
-                found,
-                "DELETE",
-                params,
-                self._targets(params, found, new=False),
-                lambda s, i: self._stacks.delete(s, i, retain),
-            )
+        if action in ("CreateStackInstances", "DeleteStackInstances"):
+            return self._instances(action, found, params)
         if action == "ListStackInstances":
             return query_reply(
                 action,
@@ -239,6 +261,26 @@ class StackSets:
             )
         return query_reply(action, {"Summaries": list(operation.results)})
 
+    def _instances(self, action: str, found: StackSet, params: dict[str, Any]) -> Reply:
+        """CreateStackInstances or DeleteStackInstances: an operation over the targets they name."""
+        creating = action == "CreateStackInstances"
+        targets = self._targets(params, found, new=creating)
+        if isinstance(targets, Reply):
+            return targets
+        if creating:
+            return self._start(
+                action, found, "CREATE", params, targets, self._stacks.create
+            )
+        retain = params.get("RetainStacks") == "true"
+        return self._start(
+            action,
+            found,
+            "DELETE",
+            params,
+            targets,
+            lambda s, i: self._stacks.delete(s, i, retain),
+        )
+
     # The set -------------------------------------------------------------------------------
 
     def _refused_capabilities(
@@ -257,7 +299,11 @@ class StackSets:
         return None
 
     def _create_set(
-        self, who: Caller, params: dict[str, Any], found: StackSet | None
+        self,
+        who: Caller,
+        administrator: str,
+        params: dict[str, Any],
+        found: StackSet | None,
     ) -> Reply:
         if found is not None:
             return query_error(
@@ -266,6 +312,16 @@ class StackSets:
         capabilities = params.get("Capabilities", [])
         if refused := self._refused_capabilities(params["TemplateBody"], capabilities):
             return refused
+        model = params.get("PermissionModel", "SELF_MANAGED")
+        organization = self._organization()
+        if model == "SERVICE_MANAGED" and (
+            organization is None or administrator != organization.management_account
+        ):
+            return query_error(
+                "ValidationError",
+                "A service-managed StackSet can be created only by the management account, or by a "
+                "delegated administrator with CallAs DELEGATED_ADMIN",
+            )
         name = params["StackSetName"]
         stack_set = StackSet(
             name,
@@ -273,9 +329,10 @@ class StackSets:
             params["TemplateBody"],
             params.get("Parameters", []),
             capabilities,
-            params.get("PermissionModel", "SELF_MANAGED"),
+            model,
+            auto_deployment=params.get("AutoDeployment", {}),
         )
-        self._sets[(who.access_key, who.region, name)] = stack_set
+        self._sets[(administrator, who.region, name)] = stack_set
         return query_reply("CreateStackSet", {"StackSetId": stack_set.stack_set_id})
 
     def _description(self, stack_set: StackSet) -> dict[str, Any]:
@@ -288,6 +345,11 @@ class StackSets:
             "Capabilities": stack_set.capabilities,
             "PermissionModel": stack_set.permission_model,
             "Regions": sorted({i.region for i in stack_set.instances.values()}),
+            **(
+                {"AutoDeployment": stack_set.auto_deployment}
+                if stack_set.auto_deployment
+                else {}
+            ),
         }
 
     def _update_set(
@@ -301,13 +363,18 @@ class StackSets:
         capabilities = params.get("Capabilities", [])
         if refused := self._refused_capabilities(template, capabilities):
             return refused
+        # Kept whatever the operation's outcome: UpdateStackSet changes the set first.
         stack_set.template, stack_set.capabilities = template, capabilities
         stack_set.parameters = params.get("Parameters", stack_set.parameters)
+        if params.get("AutoDeployment"):
+            stack_set.auto_deployment = params["AutoDeployment"]
         targets = (
             self._targets(params, stack_set, new=False)
             if params.get("Accounts")
             else list(stack_set.instances.values())
         )
+        if isinstance(targets, Reply):
+            return targets
         for instance in targets:
             instance.status = "OUTDATED"
         return self._start(
@@ -323,20 +390,38 @@ class StackSets:
 
     def _targets(
         self, params: dict[str, Any], stack_set: StackSet, new: bool
-    ) -> list[Instance]:
-        accounts = params.get("Accounts") or params.get("DeploymentTargets", {}).get(
-            "Accounts", []
+    ) -> list[Instance] | Reply:
+        deployment = params.get("DeploymentTargets", {})
+        units = deployment.get("OrganizationalUnitIds", [])
+        by_account: dict[str, str | None] = dict.fromkeys(
+            params.get("Accounts") or deployment.get("Accounts", [])
         )
+        if units:
+            organization = self._organization()
+            if stack_set.permission_model != "SERVICE_MANAGED" or organization is None:
+                return query_error(
+                    "ValidationError",
+                    "OrganizationalUnitIds are for service-managed StackSets only",
+                )
+            for unit in units:
+                accounts = organization.accounts_in(unit)
+                if accounts is None:
+                    return query_error(
+                        "ValidationError", f"Organizational unit {unit} not found"
+                    )
+                by_account |= dict.fromkeys(accounts, unit)
         regions = params.get("OperationPreferences", {}).get(
             "RegionOrder"
         ) or params.get("Regions", [])
         regions = [r for r in regions if r in params.get("Regions", regions)]
         targets = []
         for region in regions:
-            for account in accounts:
+            for account, unit in by_account.items():
                 key = (account, region)
                 if new:
-                    stack_set.instances.setdefault(key, Instance(account, region))
+                    stack_set.instances.setdefault(
+                        key, Instance(account, region, organizational_unit=unit)
+                    )
                 if key in stack_set.instances:
                     targets.append(stack_set.instances[key])
         return targets
@@ -418,4 +503,9 @@ class StackSets:
                 if instance.status == "CURRENT"
                 else "FAILED"
             },
+            **(
+                {"OrganizationalUnitId": instance.organizational_unit}
+                if instance.organizational_unit
+                else {}
+            ),
         }

@@ -16,6 +16,11 @@
 - Termination protection: DeleteStack of a protected stack is refused, and
   CreateStack's EnableTerminationProtection, which the engine drops, is kept.
   CloudFormation User Guide, "Protect a stack from being deleted".
+- AssumeRole into another account: the role must exist there, and its trust
+  policy must let the caller's account (or the caller) assume it; otherwise
+  AccessDenied. The engine hands out credentials for any role ARN. STS API
+  Reference, AssumeRole; IAM User Guide, "How IAM roles differ from
+  resource-based policies" (the trust policy decides who may assume).
 """
 
 from __future__ import annotations
@@ -55,6 +60,12 @@ _TEMPLATE_CALLS = {
 _UPDATE_ACTION = {"Remove": "Update:Delete"}
 
 EngineClient = Callable[[str, Caller], Any]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def required_capability(template_body: str) -> str | None:
@@ -127,6 +138,41 @@ class AwsRules:
             return self._label_locks.setdefault(
                 (who.access_key, who.region, secret_id), threading.Lock()
             )
+
+    # STS ----------------------------------------------------------------------------------
+
+    def assume_role(self, who: Caller, params: dict[str, Any]) -> Reply | None:
+        """AccessDenied unless the role exists and trusts the caller's account; None to let the engine answer."""
+        role_arn = str(params.get("RoleArn", ""))
+        parts = role_arn.split(":")
+        refusal = query_error(
+            "AccessDenied",
+            f"User: arn:aws:iam::{who.access_key}:root is not authorized to perform: sts:AssumeRole on "
+            f"resource: {role_arn}",
+            403,
+        )
+        if len(parts) != 6 or not parts[5].startswith("role/"):
+            return refusal
+        account, name = parts[4], parts[5].rsplit("/", 1)[-1]
+        iam = self._client("iam", Caller(account, who.region, "iam"))
+        try:
+            trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        except iam.exceptions.NoSuchEntityException:
+            return refusal
+        document = json.loads(trust) if isinstance(trust, str) else trust
+        trusted = {
+            f"arn:aws:iam::{who.access_key}:root",
+            who.access_key,
+        }
+        for statement in _as_list(document.get("Statement")):
+            principals = _as_list((statement.get("Principal") or {}).get("AWS"))
+            if (
+                statement.get("Effect") == "Allow"
+                and "sts:AssumeRole" in _as_list(statement.get("Action"))
+                and trusted & {str(p) for p in principals}
+            ):
+                return None
+        return refusal
 
     # CloudFormation -----------------------------------------------------------------------
 

@@ -127,3 +127,12 @@ def json_error(code: str, message: str, status: int = 400) -> Reply:
         {"content-type": "application/x-amz-json-1.1", "x-amzn-errortype": code},
         body,
     )
+
+
+def json_reply(result: dict[str, Any]) -> Reply:
+    """A successful JSON-protocol response (Organizations)."""
+    return Reply(
+        200,
+        {"content-type": "application/x-amz-json-1.1"},
+        json.dumps(result, default=str).encode(),
+    )

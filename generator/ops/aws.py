@@ -11,8 +11,9 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import boto3
 import botocore.loaders
@@ -30,6 +31,7 @@ from generator.leaks import redact
 from generator.naming import TOOL_USER_AGENT
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard"})
 # Who the caller is only goes into the log: worth seconds, never minutes.
 IDENTITY_CONFIG = Config(
@@ -70,46 +72,139 @@ def _new_session() -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core)
 
 
-class AwsClients:
-    """What one command uses of AWS: a session, one client per (service, region), and who the caller is.
+# Where a command acts: a region of the caller's own account ("us-east-1"), or a region of another
+# account reached through a role there ("222222222222/us-east-1"). Every command keys its work by
+# this text, so a change across accounts is a change across more places, judged the same way.
+PLACE_SEPARATOR = "/"
+# How many places a command works on at once: a call is mostly waiting, so many at once cost little.
+PARALLEL_PLACES = 8
+SESSION_NAME = "trading-secrets"
 
-    Clients are made under a lock: `status` checks every region at once, and
-    a botocore session is not safe to make clients from in several threads.
+
+def place(account: str, region: str) -> str:
+    return f"{account}{PLACE_SEPARATOR}{region}"
+
+
+def region_of(where: str) -> str:
+    return where.rsplit(PLACE_SEPARATOR, 1)[-1]
+
+
+def account_of(where: str) -> str | None:
+    return where.split(PLACE_SEPARATOR, 1)[0] if PLACE_SEPARATOR in where else None
+
+
+def across(places: Iterable[str], work: Callable[[str], T]) -> dict[str, T]:
+    """`work` on every place, PARALLEL_PLACES at a time; each one's result, by place.
+
+    Every place is tried even when one fails, so that what is true afterwards
+    is what every place did; then the first failure, in the places' order, is
+    raised. A Ctrl-C stops what has not started, and is raised.
+    """
+    places = list(places)
+    if len(places) <= 1:
+        return {where: work(where) for where in places}
+    results: dict[str, T] = {}
+    failures: dict[str, Exception] = {}
+    pool = ThreadPoolExecutor(max_workers=min(PARALLEL_PLACES, len(places)))
+    try:
+        futures = {where: pool.submit(work, where) for where in places}
+        for where in places:
+            try:
+                results[where] = futures[where].result()
+            except Exception as failure:
+                failures[where] = failure
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if failures:
+        raise next(failures[where] for where in places if where in failures)
+    return results
+
+
+class AwsClients:
+    """What one command uses of AWS: a session, one client per (service, place), and who the caller is.
+
+    A place in another account is reached by assuming `role_name` there
+    (sts:AssumeRole, once per account and command). Clients are made under a
+    lock: commands work on several places at once, and a botocore session is
+    not safe to make clients from in several threads.
     """
 
-    def __init__(self, session: boto3.session.Session | None = None):
+    def __init__(
+        self, session: boto3.session.Session | None = None, role_name: str | None = None
+    ):
         self._session = session or _new_session()
+        self.role_name = role_name
         self._clients: dict[tuple[str, str, bool], Any] = {}
+        self._accounts: dict[str, boto3.session.Session] = {}
         self._caller: str | None = None
         self._making = threading.Lock()
 
-    def client(self, service: str, region: str, *, alert_path: bool = False) -> Any:
-        """The client of `service` in `region`.
+    def client(self, service: str, where: str, *, alert_path: bool = False) -> Any:
+        """The client of `service` at `where` (a region, or account/region).
 
         With `alert_path`, its requests name this tool in their user agent, so
         that the rule watching the alert path leaves out the tool's own steps
         there (alerts-test's subscription, the dead-letter queue's purge).
         """
-        key = (service, region, alert_path)
+        key = (service, where, alert_path)
+        account, region = account_of(where), region_of(where)
+        session = (
+            self._session if account is None else self._in_account(account, region)
+        )
         with self._making:
             if key not in self._clients:
                 config = IDENTITY_CONFIG if service == "sts" else CLIENT_CONFIG
                 if alert_path:
                     config = config.merge(Config(user_agent_extra=TOOL_USER_AGENT))
-                self._clients[key] = self._session.client(
+                self._clients[key] = session.client(
                     service, region_name=region, config=config
                 )
             return self._clients[key]
 
+    def _in_account(self, account: str, region: str) -> boto3.session.Session:
+        """A session acting as `role_name` in `account`: AssumeRole once, then reused."""
+        with self._making:
+            if account in self._accounts:
+                return self._accounts[account]
+            sts = self._session.client("sts", region_name=region, config=CLIENT_CONFIG)
+        role = f"arn:aws:iam::{account}:role/{self.role_name}"
+        try:
+            credentials = sts.assume_role(RoleArn=role, RoleSessionName=SESSION_NAME)[
+                "Credentials"
+            ]
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = redact(error.response.get("Error", {}).get("Message", ""))
+            raise AwsError(
+                f"cannot act in account {account}: assuming {role} was refused ({code}): {message}; "
+                "deploy the operator role there (templates/prod/operator-role.json) and check its trust"
+            ) from None
+        except BotoCoreError as error:
+            raise AwsError(
+                f"cannot act in account {account}: assuming {role} failed ({error.__class__.__name__})"
+            ) from None
+        core = botocore.session.Session()
+        core.register_component("data_loader", _service_models())
+        session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            botocore_session=core,
+        )
+        with self._making:
+            return self._accounts.setdefault(account, session)
+
     def secrets(self, region: str) -> Any:
         return self.client("secretsmanager", region)
 
-    def caller(self, region: str) -> str:
+    def caller(self, where: str) -> str:
         """The caller's ARN, looked up once per command; 'unknown caller' when STS will not say."""
         if self._caller is None:
             try:
                 self._caller = str(
-                    self.client("sts", region).get_caller_identity()["Arn"]
+                    self.client("sts", region_of(where)).get_caller_identity()["Arn"]
                 )
             except (BotoCoreError, ClientError) as error:
                 LOG.warning(

@@ -49,13 +49,18 @@ from generator.cli import (
 from generator.environments import ENVIRONMENTS, Environment, get_environment
 from generator.errors import AwsError, ConfigurationError, ExitCode, Interrupted
 from generator.naming import secret_name
-from generator.ops.aws import AwsClients
+from generator.ops.aws import AwsClients, place
 from generator.ops.change.provider import check_before_put
 from generator.ops.change.put import PutResult, put_value, resume_put
 from generator.ops.change.rollback import plan_rollback, roll_back
 from generator.ops.change.values import read_document
 from generator.ops.deploy import deploy
-from generator.ops.deploy.stack_set import check_organizational_units, read_accounts
+from generator.ops.deploy.stack_set import (
+    CALL_AS,
+    check_organizational_units,
+    read_accounts,
+    stack_set_accounts,
+)
 from generator.ops.live import alerts, report
 from generator.ops.live.status import State, environment_status
 from generator.ops.live.verify import verify
@@ -77,7 +82,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
 
     def command(
-        name: str, help_text: str, with_secret: bool, with_region: bool = True
+        name: str,
+        help_text: str,
+        with_secret: bool,
+        with_region: bool = True,
+        every_account: bool = False,
     ) -> argparse.ArgumentParser:
         sub = subcommands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument(
@@ -90,12 +99,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 "--region",
                 help="one of the environment's regions (default: all of them)",
             )
+        if every_account:
+            accounts = sub.add_argument_group("every account of prod's stack set")
+            accounts.add_argument(
+                "--role-name",
+                metavar="ROLE",
+                help="act in every account of the stack set by assuming this role there "
+                "(templates/prod/operator-role.json makes it: trading-prod-operator)",
+            )
+            accounts.add_argument(
+                "--accounts",
+                nargs="+",
+                default=[],
+                metavar="ACCOUNT",
+                help="with --role-name: these accounts (default: every account the stack set has instances in)",
+            )
+            accounts.add_argument(
+                "--accounts-file",
+                type=Path,
+                help="with --role-name: a file of account ids, one per line or comma separated",
+            )
         return sub
 
     status = command(
         "status",
         "report every secret's state; exit 1 if any fails the go-live gate",
         False,
+        every_account=True,
     )
     status.add_argument(
         "--json", action="store_true", help="one JSON document on stdout"
@@ -112,6 +142,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "put",
         "write a new value (also the manual rotation); prints version ids, never the value",
         True,
+        every_account=True,
     )
     source = put.add_mutually_exclusive_group()
     source.add_argument(
@@ -139,12 +170,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "verify",
         "check each region's AWSCURRENT value at its provider; exit 3 if one refuses it",
         False,
+        every_account=True,
     )
     verify.add_argument(
         "--secret", type=one_of("secret", SECRETS), help="one secret (default: all)"
     )
     rollback = command(
-        "rollback", "make an earlier version current again in every region", True
+        "rollback",
+        "make an earlier version current again in every region",
+        True,
+        every_account=True,
     )
     rollback.add_argument(
         "--to",
@@ -236,6 +271,37 @@ def _deploy_arguments(deploy: argparse.ArgumentParser) -> None:
         metavar="OU",
         help="deploy service-managed to these organizational units instead of to accounts",
     )
+    targets.add_argument(
+        "--call-as",
+        choices=CALL_AS,
+        help="service-managed: SELF from the management account, DELEGATED_ADMIN from a delegated "
+        "administrator (default: as AWS Organizations says of the caller)",
+    )
+    targets.add_argument(
+        "--auto-deployment",
+        action="store_true",
+        help="service-managed: deploy to accounts that join a unit later, and keep their stacks when they leave",
+    )
+
+
+def places_of(
+    env: Environment,
+    regions: tuple[str, ...],
+    accounts: tuple[str, ...],
+    role_name: str | None,
+    aws: AwsClients,
+) -> tuple[str, ...]:
+    """Every (account, region) to act in: `accounts`, or every account the stack set has instances in."""
+    if role_name is None:
+        raise ConfigurationError(
+            "--accounts needs --role-name: the role to assume in each account (trading-prod-operator)"
+        )
+    if not env.deployed_as_stack_set:
+        raise ConfigurationError(
+            f"{env.name} lives in one account: --role-name is for an environment deployed to many (prod)"
+        )
+    listed = accounts or stack_set_accounts(env, aws)
+    return tuple(place(account, region) for account in listed for region in regions)
 
 
 def regions_of(env: Environment, region: str | None) -> tuple[str, ...]:
@@ -426,6 +492,8 @@ def deploy_command(
     organizational_units: tuple[str, ...],
     allowed_policy_changes: tuple[str, ...] = (),
     plan: bool = False,
+    call_as: str | None = None,
+    auto_deployment: bool = False,
 ) -> int:
     def ask(question: str) -> None:
         if not yes:
@@ -443,6 +511,8 @@ def deploy_command(
         organizational_units=organizational_units,
         allowed_policy_changes=allowed_policy_changes,
         plan_only=plan,
+        call_as=call_as,
+        auto_deployment=auto_deployment,
     )
     if plan:
         # A pipeline gates on it: 12 when a deploy would change something (and would be let through).
@@ -470,8 +540,20 @@ def _main(argv: list[str] | None, started: float) -> int:
             organizational_units=check_organizational_units(args.organizational_units),
             allowed_policy_changes=tuple(args.allow_policy_change),
             plan=args.plan,
+            call_as=args.call_as,
+            auto_deployment=args.auto_deployment,
         )
-    regions = regions_of(env, args.region)
+    if getattr(args, "role_name", None) is not None or getattr(args, "accounts", None):
+        aws = AwsClients(role_name=args.role_name)
+        regions = places_of(
+            env,
+            regions_of(env, args.region),
+            read_accounts(args.accounts, args.accounts_file),
+            args.role_name,
+            aws,
+        )
+    else:
+        regions = regions_of(env, args.region)
     if args.command == "status":
         return status(
             env, regions, aws, as_json=args.json, deadline=started + args.deadline

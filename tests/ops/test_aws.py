@@ -147,3 +147,70 @@ def test_every_command_in_a_process_reads_the_service_models_once():
         for aws in (first, second)
     }
     assert len(loaders) == 1
+
+
+def test_across_tries_every_place_and_raises_the_first_failure_in_order():
+    from generator.errors import AwsError
+    from generator.ops.aws import across
+
+    tried: list[str] = []
+
+    def work(where: str) -> str:
+        tried.append(where)
+        if where.endswith("us-west-2"):
+            raise AwsError(f"failed in {where}")
+        return where.upper()
+
+    places = [
+        f"{a}/{r}"
+        for a in ("111111111111", "222222222222")
+        for r in ("us-east-1", "us-west-2")
+    ]
+    with pytest.raises(AwsError, match="failed in 111111111111/us-west-2"):
+        across(places, work)
+    assert sorted(tried) == sorted(places)  # the failure stopped no other place
+    assert across(places[:1], work) == {places[0]: places[0].upper()}
+
+
+def test_across_works_on_places_at_once():
+    import threading
+
+    from generator.ops.aws import PARALLEL_PLACES, across
+
+    barrier = threading.Barrier(PARALLEL_PLACES, timeout=10)
+    # Only when PARALLEL_PLACES run together does the barrier open.
+    assert (
+        len(across([str(n) for n in range(PARALLEL_PLACES)], lambda _: barrier.wait()))
+        == PARALLEL_PLACES
+    )
+
+
+def test_a_place_names_its_account_and_region():
+    from generator.ops.aws import account_of, place, region_of
+
+    assert (
+        account_of(place("222222222222", "us-west-2")),
+        region_of(place("222222222222", "us-west-2")),
+    ) == (
+        "222222222222",
+        "us-west-2",
+    )
+    assert (account_of("us-east-1"), region_of("us-east-1")) == (None, "us-east-1")
+
+
+def test_accounts_without_a_role_to_assume_are_a_usage_error(capsys):
+    from generator.ops import cli as ops_cli
+
+    code = ops_cli.main(["status", "--env", "prod", "--accounts", "222222222222"])
+    assert code == 2
+    assert "--accounts needs --role-name" in capsys.readouterr().err
+
+
+def test_a_role_for_dev_is_a_usage_error(capsys):
+    from generator.ops import cli as ops_cli
+
+    code = ops_cli.main(
+        ["status", "--env", "dev", "--role-name", "r", "--accounts", "222222222222"]
+    )
+    assert code == 2
+    assert "dev lives in one account" in capsys.readouterr().err

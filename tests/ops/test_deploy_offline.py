@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from support.fake_aws import offline_client
@@ -33,9 +34,12 @@ from generator.ops.deploy.stack import (
     refuse_lost_state,
 )
 from generator.ops.deploy.stack_set import (
+    StackSetDeploy,
     Targets,
+    _failure,
     check_organizational_units,
     deploy_stack_set,
+    detect_call_as,
     read_accounts,
     refuse_unexempted_service_role,
 )
@@ -451,7 +455,8 @@ def stack_set_clients(stub_calls) -> tuple[Clients, Any]:
 
 
 def test_a_service_managed_stack_set_goes_to_organizational_units_and_needs_its_role_exempt():
-    targets = Targets((), ("ou-abcd-12345678",), PROD.regions)
+    # From the management account: CallAs SELF on every call (a delegated administrator's is below).
+    targets = Targets((), ("ou-abcd-12345678",), PROD.regions, "SELF")
     with pytest.raises(ConfigurationError, match="add stacksets-exec-\\* to it"):
         refuse_unexempted_service_role(release(), targets)
     exempt = release(DeployerRoleNames="trading-prod-deployer,stacksets-exec-*")
@@ -473,12 +478,13 @@ def test_a_service_managed_stack_set_goes_to_organizational_units_and_needs_its_
                 "ClientRequestToken": ANY,
                 "PermissionModel": "SERVICE_MANAGED",
                 "AutoDeployment": {"Enabled": False},
+                "CallAs": "SELF",
             },
         )
         stub.add_response(
             "list_stack_instances",
             {"Summaries": []},
-            {"StackSetName": "trading-prod-secrets"},
+            {"StackSetName": "trading-prod-secrets", "CallAs": "SELF"},
         )
         stub.add_response(
             "create_stack_instances",
@@ -494,12 +500,17 @@ def test_a_service_managed_stack_set_goes_to_organizational_units_and_needs_its_
                 },
                 "DeploymentTargets": {"OrganizationalUnitIds": ["ou-abcd-12345678"]},
                 "Regions": ["us-east-1", "us-west-2"],
+                "CallAs": "SELF",
             },
         )
         stub.add_response(
             "describe_stack_set_operation",
             {"StackSetOperation": {"Status": "SUCCEEDED"}},
-            {"StackSetName": "trading-prod-secrets", "OperationId": ANY},
+            {
+                "StackSetName": "trading-prod-secrets",
+                "OperationId": ANY,
+                "CallAs": "SELF",
+            },
         )
         results = [
             {"Account": "222222222222", "Region": region, "Status": "SUCCEEDED"}
@@ -508,7 +519,11 @@ def test_a_service_managed_stack_set_goes_to_organizational_units_and_needs_its_
         stub.add_response(
             "list_stack_set_operation_results",
             {"Summaries": results},
-            {"StackSetName": "trading-prod-secrets", "OperationId": ANY},
+            {
+                "StackSetName": "trading-prod-secrets",
+                "OperationId": ANY,
+                "CallAs": "SELF",
+            },
         )
         stub.add_response(
             "list_stack_instances",
@@ -518,7 +533,7 @@ def test_a_service_managed_stack_set_goes_to_organizational_units_and_needs_its_
                     for r in PROD.regions
                 ]
             },
-            {"StackSetName": "trading-prod-secrets"},
+            {"StackSetName": "trading-prod-secrets", "CallAs": "SELF"},
         )
         deploy_stack_set(
             exempt,
@@ -589,3 +604,87 @@ def test_an_instance_that_fails_after_another_succeeded_is_incomplete_and_names_
     assert incomplete.value.details == (
         f"{ACCOUNT} us-west-2: FAILED: Resource handler returned message: throttled",
     )
+
+
+def _organizations(management: str, administrators: list[str]):
+    clients = AwsClients(
+        boto3.session.Session(
+            region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+        )
+    )
+    organizations = clients.client("organizations", "us-east-1")
+    stub = Stubber(organizations)
+    stub.add_response(
+        "describe_organization", {"Organization": {"MasterAccountId": management}}
+    )
+    if management != ACCOUNT:
+        stub.add_response(
+            "list_delegated_administrators",
+            {"DelegatedAdministrators": [{"Id": a} for a in administrators]},
+            {"ServicePrincipal": "member.org.stacksets.cloudformation.amazonaws.com"},
+        )
+    return clients, stub
+
+
+@pytest.mark.parametrize(
+    ("management", "administrators", "expected"),
+    [(ACCOUNT, [], "SELF"), ("999999999999", [ACCOUNT], "DELEGATED_ADMIN")],
+    ids=["management-account", "delegated-administrator"],
+)
+def test_call_as_is_what_aws_organizations_says_of_the_caller(
+    management, administrators, expected
+):
+    clients, stub = _organizations(management, administrators)
+    with stub:
+        assert detect_call_as(clients, "us-east-1", ACCOUNT) == expected
+
+
+def test_an_account_that_is_neither_may_not_deploy_a_service_managed_set():
+    clients, stub = _organizations("999999999999", ["888888888888"])
+    with (
+        stub,
+        pytest.raises(
+            ConfigurationError, match="neither the organization's management account"
+        ),
+    ):
+        detect_call_as(clients, "us-east-1", ACCOUNT)
+
+
+def test_an_organizational_unit_added_later_is_missing_its_instances():
+    clients, cloudformation = stack_set_clients(None)
+    deploy = StackSetDeploy(release(), clients, print, "DELEGATED_ADMIN")
+    targets = Targets(
+        (),
+        ("ou-abcd-aaaaaaaa", "ou-abcd-bbbbbbbb", "ou-abcd-cccccccc"),
+        PROD.regions,
+        "DELEGATED_ADMIN",
+    )
+    listed = [
+        {"Account": account, "Region": region, "OrganizationalUnitId": unit}
+        for unit, account in (
+            ("ou-abcd-aaaaaaaa", "111111111111"),
+            ("ou-abcd-bbbbbbbb", "222222222222"),
+        )
+        for region in PROD.regions
+    ]
+    with Stubber(cloudformation) as stub:
+        stub.add_response(
+            "list_stack_instances",
+            {"Summaries": listed},
+            {"StackSetName": "trading-prod-secrets", "CallAs": "DELEGATED_ADMIN"},
+        )
+        missing = deploy.missing_instances(targets)
+    assert missing is not None and missing.organizational_units == ("ou-abcd-cccccccc",)
+    assert missing.regions == PROD.regions
+
+
+def test_a_failed_update_says_the_set_now_holds_the_new_template():
+    failure = _failure(
+        "trading-prod-secrets", [], ["111111111111 us-east-1: FAILED"], updated=True
+    )
+    assert "no instance was changed" in str(failure)
+    assert "the stack set itself now holds the new template and parameters" in str(
+        failure
+    )
+    created = _failure("trading-prod-secrets", [], ["x"])
+    assert "now holds" not in str(created)

@@ -21,7 +21,7 @@ from generator.catalogue import SecretSpec
 from generator.environments import Environment
 from generator.errors import AwsError, ConfigurationError, Conflict, ValueRefused
 from generator.naming import secret_name
-from generator.ops.aws import AwsClients, aws_errors
+from generator.ops.aws import AwsClients, across, aws_errors
 from generator.ops.change.provider import CheckedValue
 from generator.ops.change.settle import Change, bookkeeping, settle, verified
 from generator.ops.change.values import parse_document, value_problems
@@ -91,33 +91,38 @@ def _promote_everywhere(
 ) -> dict[str, RegionVersions]:
     """Stage where missing, then promote where not yet current; any failure is settled from the read-back state."""
     target = change.target
-    try:
-        for region in change.regions:
-            if secret_string is not None:
-                with verified(aws, change, region, lambda state: state.has(target)):
-                    _stage(
-                        aws,
-                        change.secret,
-                        region,
-                        target,
-                        secret_string,
-                        change.before[region],
-                        marks,
-                    )
-        for region in change.regions:
-            origin = change.before[region].current
-            if origin not in (None, target):
-                with verified(
-                    aws, change, region, lambda state: state.current == target
-                ):
-                    move_current(aws, change.secret, region, target, origin)
-                LOG.info(
-                    "%s in %s: version %s is AWSCURRENT, replacing %s",
+
+    def stage(region: str) -> None:
+        if secret_string is not None:
+            with verified(aws, change, region, lambda state: state.has(target)):
+                _stage(
+                    aws,
                     change.secret,
                     region,
                     target,
-                    origin,
+                    secret_string,
+                    change.before[region],
+                    marks,
                 )
+
+    def promote(region: str) -> None:
+        origin = change.before[region].current
+        if origin in (None, target):
+            return
+        with verified(aws, change, region, lambda state: state.current == target):
+            move_current(aws, change.secret, region, target, origin)
+        LOG.info(
+            "%s in %s: version %s is AWSCURRENT, replacing %s",
+            change.secret,
+            region,
+            target,
+            origin,
+        )
+
+    try:
+        # Staged everywhere before it is promoted anywhere: a place that cannot stage stops the promotion.
+        across(change.regions, stage)
+        across(change.regions, promote)
     except (AwsError, KeyboardInterrupt) as failure:
         return settle(change, aws, failure)
     return read_all(aws, change.secret, change.regions)
@@ -125,10 +130,13 @@ def _promote_everywhere(
 
 def _tidy(change: Change, aws: AwsClients, after: dict[str, RegionVersions]) -> None:
     """Take AWSPENDING off the version now current; a failure here only leaves a label, never a wrong value."""
-    for region, state in after.items():
-        if state.with_label(PENDING) == change.target:
+
+    def tidy(region: str) -> None:
+        if after[region].with_label(PENDING) == change.target:
             with contextlib.suppress(AwsError):
                 drop_pending(aws, change.secret, region, change.target)
+
+    across(after, tidy)
 
 
 def _results(change: Change) -> list[PutResult]:

@@ -16,7 +16,7 @@ from generator.catalogue import SecretSpec
 from generator.environments import Environment
 from generator.errors import AwsError, Conflict, NothingToRollBack
 from generator.naming import secret_name
-from generator.ops.aws import AwsClients
+from generator.ops.aws import AwsClients, across
 from generator.ops.change.settle import Change, bookkeeping, settle, verified
 from generator.ops.change.versions import (
     ROLLED_BACK_FROM,
@@ -117,24 +117,30 @@ def roll_back(plan: RollbackPlan, aws: AwsClients) -> None:
         change.target,
         aws.caller(change.regions[0]),
     )
+
+    def move(region: str) -> None:
+        origin = plan.moves[region]
+        with verified(
+            aws, change, region, lambda state: state.current == change.target
+        ):
+            move_current(aws, change.secret, region, change.target, origin)
+        LOG.info(
+            "%s in %s: version %s is AWSCURRENT again, replacing %s",
+            change.secret,
+            region,
+            change.target,
+            origin,
+        )
+
     try:
-        for region, origin in plan.moves.items():
-            with verified(
-                aws, change, region, lambda state: state.current == change.target
-            ):
-                move_current(aws, change.secret, region, change.target, origin)
-            LOG.info(
-                "%s in %s: version %s is AWSCURRENT again, replacing %s",
-                change.secret,
-                region,
-                change.target,
-                origin,
-            )
+        across(plan.moves, move)
     except (AwsError, KeyboardInterrupt) as failure:
         settle(change, aws, failure)
     with bookkeeping(change):
         after = read_all(aws, change.secret, change.regions)
-        for region, origin in plan.moves.items():
+
+        def mark(region: str) -> None:
+            origin = plan.moves[region]
             if origin is not None:
                 # Bookkeeping only: consumers already read the target.
                 with contextlib.suppress(AwsError):
@@ -146,3 +152,5 @@ def roll_back(plan: RollbackPlan, aws: AwsClients) -> None:
                         origin,
                         after[region],
                     )
+
+        across(plan.moves, mark)

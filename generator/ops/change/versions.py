@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.ops.aws import AwsClients, aws_errors, list_versions
+from generator.ops.aws import AwsClients, across, aws_errors, list_versions
 
 CURRENT, PREVIOUS, PENDING = "AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"
 # A label of our own: the version was put with --skip-provider-check and no provider has
@@ -66,7 +66,8 @@ def read_versions(aws: AwsClients, secret: str, region: str) -> RegionVersions:
 def read_all(
     aws: AwsClients, secret: str, regions: Iterable[str]
 ) -> dict[str, RegionVersions]:
-    return {region: read_versions(aws, secret, region) for region in regions}
+    """Every place's versions, read at once (a place is a region, or account/region)."""
+    return across(regions, lambda region: read_versions(aws, secret, region))
 
 
 def describe(states: Mapping[str, RegionVersions]) -> list[str]:

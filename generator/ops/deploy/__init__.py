@@ -35,6 +35,8 @@ def deploy(
     organizational_units: tuple[str, ...] = (),
     allowed_policy_changes: Iterable[str] = (),
     plan_only: bool = False,
+    call_as: str | None = None,
+    auto_deployment: bool = False,
 ) -> bool:
     """Deploy `env`'s committed template; `ask` puts the question (and raises Cancelled on no).
 
@@ -50,6 +52,10 @@ def deploy(
         raise ConfigurationError(
             "name accounts (self-managed) or organizational units (service-managed), not both"
         )
+    if (call_as or auto_deployment) and not organizational_units:
+        raise ConfigurationError(
+            "--call-as and --auto-deployment are for a service-managed stack set: name its --organizational-units"
+        )
     release = load_release(env, templates_dir, params_dir)
     account, arn = caller_account(aws, env.regions[0])
     plan = f"This changes account {account} ({arn}) in {', '.join(env.regions)}."
@@ -61,7 +67,13 @@ def deploy(
     allowed = set(allowed)
     policy_changes = tuple(allowed_policy_changes)
     if env.deployed_as_stack_set:
-        targets = Targets(accounts or (account,), organizational_units, env.regions)
+        targets = Targets(
+            accounts or (account,),
+            organizational_units,
+            env.regions,
+            call_as,
+            auto_deployment,
+        )
         return deploy_stack_set(
             release,
             targets,

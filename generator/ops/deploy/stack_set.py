@@ -12,6 +12,7 @@ back rather than repeated blind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.environments import Environment
 from generator.errors import (
     AwsError,
     ConfigurationError,
@@ -71,6 +73,30 @@ def read_accounts(
     return tuple(dict.fromkeys(account for account in listed if account))
 
 
+def stack_set_accounts(env: Environment, aws: AwsClients) -> tuple[str, ...]:
+    """Every account the environment's stack set has an instance in, read from the administrator account."""
+    name, region = stack_name(env), env.regions[0]
+    cloudformation = aws.client("cloudformation", region)
+    try:
+        with cloudformation_errors("list the instances of", name, region):
+            summaries = [
+                summary
+                for page in cloudformation.get_paginator(
+                    "list_stack_instances"
+                ).paginate(StackSetName=name)
+                for summary in page["Summaries"]
+            ]
+    except AwsError as error:
+        raise AwsError(
+            f"cannot list the accounts of stack set {name} in {region} ({error}): run from its administrator "
+            "account, or name the accounts with --accounts or --accounts-file"
+        ) from None
+    accounts = tuple(sorted({str(summary["Account"]) for summary in summaries}))
+    if not accounts:
+        raise AwsError(f"stack set {name} has no instances: deploy it first")
+    return accounts
+
+
 def check_organizational_units(units: Iterable[str]) -> tuple[str, ...]:
     listed = tuple(dict.fromkeys(units))
     if wrong := [unit for unit in listed if not _ORGANIZATIONAL_UNIT.fullmatch(unit)]:
@@ -92,6 +118,10 @@ class Targets:
     accounts: tuple[str, ...]
     organizational_units: tuple[str, ...]
     regions: tuple[str, ...]
+    # Service-managed only: SELF from the management account, DELEGATED_ADMIN from a delegated administrator.
+    call_as: str | None = None
+    # Service-managed only: an account that joins a unit later gets its instances without a deploy.
+    auto_deployment: bool = False
 
     @property
     def service_managed(self) -> bool:
@@ -121,21 +151,60 @@ def refuse_unexempted_service_role(release: Release, targets: Targets) -> None:
 WAIT_LIMIT_SECONDS = 6 * 3600.0
 
 
+# What StackSets registers delegated administrators under (CloudFormation User Guide, "Register a
+# delegated administrator").
+STACKSETS_SERVICE_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+CALL_AS = ("SELF", "DELEGATED_ADMIN")
+
+
+def detect_call_as(aws: AwsClients, region: str, account: str) -> str:
+    """SELF from the organization's management account, DELEGATED_ADMIN from a registered delegated administrator.
+
+    AWS requires CallAs DELEGATED_ADMIN on every StackSets call a delegated
+    administrator makes (CloudFormation API Reference, CreateStackSet, CallAs);
+    without it, the set is looked for in the caller's own account.
+    """
+    organizations = aws.client("organizations", region)
+    with cloudformation_errors("read the organization of", account, region):
+        management = organizations.describe_organization()["Organization"][
+            "MasterAccountId"
+        ]
+        if management == account:
+            return "SELF"
+        administrators = {
+            a["Id"]
+            for page in organizations.get_paginator(
+                "list_delegated_administrators"
+            ).paginate(ServicePrincipal=STACKSETS_SERVICE_PRINCIPAL)
+            for a in page["DelegatedAdministrators"]
+        }
+    if account in administrators:
+        return "DELEGATED_ADMIN"
+    raise ConfigurationError(
+        f"account {account} is neither the organization's management account ({management}) nor a delegated "
+        "administrator for StackSets: a service-managed stack set can be deployed from neither"
+    )
+
+
 class StackSetDeploy:
-    def __init__(self, release: Release, aws: AwsClients, say: Say):
+    def __init__(
+        self, release: Release, aws: AwsClients, say: Say, call_as: str | None = None
+    ):
         self.release, self.say, self.aws = release, say, aws
         self.name = stack_name(release.env)
         # The stack set lives in the environment's first region; its instances in all of them.
         self.region = release.env.regions[0]
         self.cloudformation = aws.client("cloudformation", self.region)
+        # Passed on every StackSets call of a service-managed set.
+        self.as_who: dict[str, str] = {"CallAs": call_as} if call_as else {}
 
     def describe(self) -> dict[str, Any] | None:
         with cloudformation_errors("describe the stack set", self.name, self.region):
             try:
                 return dict(
-                    self.cloudformation.describe_stack_set(StackSetName=self.name)[
-                        "StackSet"
-                    ]
+                    self.cloudformation.describe_stack_set(
+                        StackSetName=self.name, **self.as_who
+                    )["StackSet"]
                 )
             except self.cloudformation.exceptions.StackSetNotFoundException:
                 return None
@@ -158,6 +227,15 @@ class StackSetDeploy:
             release.parameter_values,
         )
 
+    def _auto_deployment(self, targets: Targets) -> dict[str, Any]:
+        """Automatic deployment to accounts that join a unit later; their stacks kept when they leave, where data is kept."""
+        if not targets.auto_deployment:
+            return {"Enabled": False}
+        return {
+            "Enabled": True,
+            "RetainStacksOnAccountRemoval": self.release.env.retain_stateful_resources,
+        }
+
     def _preferences(self) -> dict[str, Any]:
         return {
             "FailureToleranceCount": 0,
@@ -178,7 +256,8 @@ class StackSetDeploy:
         if targets.service_managed:
             arguments |= {
                 "PermissionModel": "SERVICE_MANAGED",
-                "AutoDeployment": {"Enabled": False},
+                "AutoDeployment": self._auto_deployment(targets),
+                **self.as_who,
             }
         else:
             arguments["PermissionModel"] = "SELF_MANAGED"
@@ -200,6 +279,7 @@ class StackSetDeploy:
             "StackSetName": self.name,
             "OperationId": operation,
             "OperationPreferences": self._preferences(),
+            **self.as_who,
         }
         where: dict[str, Any] = (
             {
@@ -220,6 +300,11 @@ class StackSetDeploy:
                         TemplateBody=self.release.body,
                         Parameters=self.release.parameters,
                         Capabilities=self.release.capabilities,
+                        **(
+                            {"AutoDeployment": self._auto_deployment(targets)}
+                            if targets.service_managed
+                            else {}
+                        ),
                     )
             else:
                 with cloudformation_errors(
@@ -236,7 +321,7 @@ class StackSetDeploy:
         try:
             with cloudformation_errors("read the operation of", self.name, self.region):
                 self.cloudformation.describe_stack_set_operation(
-                    StackSetName=self.name, OperationId=operation
+                    StackSetName=self.name, OperationId=operation, **self.as_who
                 )
         except AwsError as unreadable:
             if "OperationNotFound" in str(unreadable):
@@ -253,10 +338,31 @@ class StackSetDeploy:
             ) from None
 
     def missing_instances(self, targets: Targets) -> Targets | None:
-        """The accounts and regions that have no instance yet; None when every one has."""
+        """The accounts (or units) and regions that have no instance yet; None when every one has.
+
+        A unit is missing in a region where no instance carries its id: an
+        organizational unit added to the deploy later gets its instances.
+        """
         listed = self.instances()
         if targets.service_managed:
-            return None if listed else targets
+            covered = {(i.get("OrganizationalUnitId"), i["Region"]) for i in listed}
+            units = tuple(
+                u
+                for u in targets.organizational_units
+                if any((u, r) not in covered for r in targets.regions)
+            )
+            regions = tuple(
+                r
+                for r in targets.regions
+                if any((u, r) not in covered for u in targets.organizational_units)
+            )
+            return (
+                dataclasses.replace(
+                    targets, organizational_units=units, regions=regions
+                )
+                if units
+                else None
+            )
         have = {(i["Account"], i["Region"]) for i in listed}
         accounts = tuple(
             a
@@ -276,7 +382,7 @@ class StackSetDeploy:
                 summary
                 for page in self.cloudformation.get_paginator(
                     "list_stack_instances"
-                ).paginate(StackSetName=self.name)
+                ).paginate(StackSetName=self.name, **self.as_who)
                 for summary in page["Summaries"]
             ]
 
@@ -297,7 +403,7 @@ class StackSetDeploy:
         while True:
             with cloudformation_errors("read the operation of", self.name, self.region):
                 status = self.cloudformation.describe_stack_set_operation(
-                    StackSetName=self.name, OperationId=operation
+                    StackSetName=self.name, OperationId=operation, **self.as_who
                 )["StackSetOperation"]["Status"]
             if status != reported:
                 self.say(f"stack set {self.name}: operation {operation} is {status}")
@@ -311,7 +417,7 @@ class StackSetDeploy:
                 result
                 for page in self.cloudformation.get_paginator(
                     "list_stack_set_operation_results"
-                ).paginate(StackSetName=self.name, OperationId=operation)
+                ).paginate(StackSetName=self.name, OperationId=operation, **self.as_who)
                 for result in page["Summaries"]
             ]
 
@@ -370,7 +476,16 @@ def deploy_stack_set(
     whether there were changes to make (the template, parameters, or instances missing).
     """
     refuse_unexempted_service_role(release, targets)
-    deploy = StackSetDeploy(release, aws, say)
+    if targets.service_managed and targets.call_as is None:
+        targets = dataclasses.replace(
+            targets, call_as=detect_call_as(aws, release.env.regions[0], account)
+        )
+        say(
+            f"stack set {stack_name(release.env)}: acting as {targets.call_as} (AWS Organizations says so)"
+        )
+    deploy = StackSetDeploy(
+        release, aws, say, targets.call_as if targets.service_managed else None
+    )
     current = deploy.describe()
     reviewed = deploy.review(current)
     for line in reviewed.lines(allowed):
@@ -393,7 +508,7 @@ def deploy_stack_set(
             results = deploy.watch(operations[-1])
             succeeded, failed = _report(say, results)
             if failed:
-                raise _failure(deploy.name, succeeded, failed)
+                raise _failure(deploy.name, succeeded, failed, updated=True)
         missing = deploy.missing_instances(targets)
         if missing is not None:
             operations.append(deploy.start("create", missing))
@@ -411,14 +526,24 @@ def deploy_stack_set(
 
 
 def _failure(
-    name: str, succeeded: list[str], failed: list[str]
+    name: str, succeeded: list[str], failed: list[str], updated: bool = False
 ) -> AwsError | Incomplete:
+    """What is true after a failed operation. An update's new template and parameters stay in the set even so
+    (CloudFormation API Reference, UpdateStackSet): an instance created from it later gets them."""
+    held = (
+        "; the stack set itself now holds the new template and parameters (StackSets keeps them after a failed "
+        "update), so any instance created from it gets them: fix the cause and deploy again before adding "
+        "accounts or regions"
+        if updated
+        else ""
+    )
     if succeeded:
         return Incomplete(
-            f"stack set {name}: {len(failed)} instance(s) failed after {len(succeeded)} succeeded; the rest were "
-            "not touched; fix the cause and deploy again",
+            f"stack set {name}: {len(failed)} instance(s) failed after {len(succeeded)} succeeded, which run the "
+            f"new template; the rest were not touched{held}",
             failed,
         )
     return AwsError(
-        f"stack set {name}: the first instance failed, and none was changed", failed
+        f"stack set {name}: the first instance failed, and no instance was changed{held}",
+        failed,
     )

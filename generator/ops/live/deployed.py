@@ -34,7 +34,7 @@ from typing import Any
 
 from generator.environments import Environment
 from generator.errors import AwsError
-from generator.ops.aws import AwsClients, aws_errors
+from generator.ops.aws import AwsClients, aws_errors, region_of
 from generator.ops.deploy.release import stack_name
 from generator.policy_diff import pattern_lines, policy_lines
 from generator.resolve import Deployment, resolved_resources
@@ -270,7 +270,7 @@ def find_stack(env: Environment, region: str, aws: AwsClients) -> DeployedStack:
         str(found[0]["StackName"]),
         stack_id,
         template,
-        Deployment(account, region, parameters, physical),
+        Deployment(account, region_of(region), parameters, physical),
     )
 
 
@@ -352,20 +352,20 @@ def _key_checks(stack: DeployedStack, read: Reader) -> tuple[KeyCheck, ...]:
         if state == "PendingDeletion":
             problems.append(
                 f"{label} is scheduled for deletion: `aws kms cancel-key-deletion --key-id {key_id} "
-                f"--region {read.region}`, then `aws kms enable-key`"
+                f"--region {region_of(read.region)}`, then `aws kms enable-key`"
             )
         elif state != "Enabled":
             problems.append(
-                f"{label} is {state}: `aws kms enable-key --key-id {key_id} --region {read.region}`"
+                f"{label} is {state}: `aws kms enable-key --key-id {key_id} --region {region_of(read.region)}`"
             )
         if resource["Properties"].get("EnableKeyRotation") and not rotation:
             problems.append(
-                f"{label} has rotation off: `aws kms enable-key-rotation --key-id {key_id} --region {read.region}`"
+                f"{label} has rotation off: `aws kms enable-key-rotation --key-id {key_id} --region {region_of(read.region)}`"
             )
         if pointed != key_id:
             problems.append(
                 f"{label}: the alias points at {pointed or 'no key'}, not at the stack's key {key_id}: "
-                f"`aws kms update-alias --alias-name {alias} --target-key-id {key_id} --region {read.region}`"
+                f"`aws kms update-alias --alias-name {alias} --target-key-id {key_id} --region {region_of(read.region)}`"
             )
         expected = resource["Properties"].get("KeyPolicy")
         findings = []
@@ -376,7 +376,7 @@ def _key_checks(stack: DeployedStack, read: Reader) -> tuple[KeyCheck, ...]:
                     "key policy",
                     tuple(lines),
                     f"{NOT_BY_REDEPLOY}; put the policy back: `aws kms put-key-policy --key-id {key_id} "
-                    f"--policy-name default --policy file://key-policy.json --region {read.region}` "
+                    f"--policy-name default --policy file://key-policy.json --region {region_of(read.region)}` "
                     f"({UNDOING_TAMPERING})",
                     expected,
                 )
@@ -462,7 +462,7 @@ def _rule_checks(stack: DeployedStack, read: Reader) -> tuple[RuleCheck, ...]:
                     "event pattern",
                     tuple(lines),
                     f"{NOT_BY_REDEPLOY}; put it back with `aws events put-rule --name {name} --event-pattern "
-                    f"file://pattern.json --state {want_state} --region {read.region}` ({UNDOING_TAMPERING})",
+                    f"file://pattern.json --state {want_state} --region {region_of(read.region)}` ({UNDOING_TAMPERING})",
                     properties.get("EventPattern"),
                 )
             )
@@ -490,7 +490,7 @@ def _rule_checks(stack: DeployedStack, read: Reader) -> tuple[RuleCheck, ...]:
                     "targets",
                     tuple(lines),
                     f"{NOT_BY_REDEPLOY}; put them back with `aws events put-targets --rule {name} --targets "
-                    f"file://targets.json --region {read.region}`, and remove any added one with "
+                    f"file://targets.json --region {region_of(read.region)}`, and remove any added one with "
                     f"`aws events remove-targets` ({UNDOING_TAMPERING})",
                     properties.get("Targets"),
                 )
@@ -552,7 +552,7 @@ def _secret_findings(
                         f"encrypted with {have_key or 'the AWS-managed key'}, not the stack's key {want_key_id}",
                     ),
                     f"`aws secretsmanager update-secret --secret-id {name} --kms-key-id {want_key_id} "
-                    f"--region {read.region}`",
+                    f"--region {region_of(read.region)}`",
                     want_key_id,
                 )
             )
@@ -567,7 +567,7 @@ def _secret_findings(
                     else ("it has no resource policy: its guards are gone",),
                     f"{NOT_BY_REDEPLOY}; put the policy back as the break-glass role: `aws secretsmanager "
                     f"put-resource-policy --secret-id {name} --block-public-policy --resource-policy "
-                    f"file://policy.json --region {read.region}` ({UNDOING_TAMPERING})",
+                    f"file://policy.json --region {region_of(read.region)}` ({UNDOING_TAMPERING})",
                     expected,
                 )
             )
@@ -605,7 +605,7 @@ def _subscription_findings(
                         f"{who} is subscribed, which the template does not do: it receives every alert",
                     ),
                     f"if it is not yours, `aws sns unsubscribe --subscription-arn "
-                    f"{subscription['SubscriptionArn']} --region {region}`",
+                    f"{subscription['SubscriptionArn']} --region {region_of(region)}`",
                 )
             )
             continue
@@ -644,7 +644,7 @@ def _subscription_findings(
                     (f"the template's subscription of {who} is gone",),
                     f"{NOT_BY_REDEPLOY}; `aws sns subscribe --topic-arn {arn} --protocol {wanted.get('Protocol')} "
                     f"--notification-endpoint {wanted.get('Endpoint')} --attributes "
-                    f"file://subscription-attributes.json --region {region}`, then its owner confirms it "
+                    f"file://subscription-attributes.json --region {region_of(region)}`, then its owner confirms it "
                     f"({UNDOING_TAMPERING})",
                     # Subscribe's attributes are strings: the dead-letter queue it had, as the template sets it.
                     {
@@ -732,7 +732,7 @@ def _topic_findings(
                     "topic policy",
                     tuple(lines),
                     f"{NOT_BY_REDEPLOY}; `aws sns set-topic-attributes --topic-arn {arn} --attribute-name Policy "
-                    f"--attribute-value file://topic-policy.json --region {read.region}` ({UNDOING_TAMPERING})",
+                    f"--attribute-value file://topic-policy.json --region {region_of(read.region)}` ({UNDOING_TAMPERING})",
                     expected,
                 )
             )
@@ -747,7 +747,7 @@ def _topic_findings(
                     "KMS key",
                     (f"encrypted with {have_key or 'no key'}, not {want_key}",),
                     f"`aws sns set-topic-attributes --topic-arn {arn} --attribute-name KmsMasterKeyId "
-                    f"--attribute-value {want_key} --region {read.region}`",
+                    f"--attribute-value {want_key} --region {region_of(read.region)}`",
                     want_key,
                 )
             )
@@ -789,7 +789,7 @@ def _queue_findings(stack: DeployedStack, read: Reader) -> list[Finding]:
                         "queue policy",
                         tuple(lines),
                         f"{NOT_BY_REDEPLOY}; `aws sqs set-queue-attributes --queue-url {url} --attributes "
-                        f"file://queue-attributes.json --region {read.region}` ({UNDOING_TAMPERING})",
+                        f"file://queue-attributes.json --region {region_of(read.region)}` ({UNDOING_TAMPERING})",
                         # SetQueueAttributes takes the policy as one attribute, a string.
                         {"Policy": json.dumps(expected)},
                     )
@@ -838,7 +838,7 @@ def _alarm_findings(stack: DeployedStack, read: Reader) -> list[Finding]:
                     "alarm",
                     ("it is gone",),
                     f"{NOT_BY_REDEPLOY}; recreate it: `aws cloudwatch put-metric-alarm --cli-input-json "
-                    f"file://alarm.json --region {read.region}` ({UNDOING_TAMPERING})",
+                    f"file://alarm.json --region {region_of(read.region)}` ({UNDOING_TAMPERING})",
                     want,
                 )
             )
@@ -872,10 +872,10 @@ def _alarm_findings(stack: DeployedStack, read: Reader) -> list[Finding]:
             )
         if lines:
             undo = (
-                f"`aws cloudwatch enable-alarm-actions --alarm-names {name} --region {read.region}`"
+                f"`aws cloudwatch enable-alarm-actions --alarm-names {name} --region {region_of(read.region)}`"
                 if lines == ["its actions are disabled: it would notify nobody"]
                 else f"{NOT_BY_REDEPLOY}; put the template's settings back: `aws cloudwatch put-metric-alarm "
-                f"--cli-input-json file://alarm.json --region {read.region}` ({UNDOING_TAMPERING})"
+                f"--cli-input-json file://alarm.json --region {region_of(read.region)}` ({UNDOING_TAMPERING})"
             )
             findings.append(Finding(label, "alarm", tuple(lines), undo, want))
     return findings

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 
 from generator.environments import Environment
+from generator.ops.aws import account_of, region_of
 from generator.ops.live.alerts import DeadLetters, SelfTestResult
 from generator.ops.live.status import EnvironmentStatus, SecretStatus
 
@@ -33,9 +34,11 @@ def dead_letter_problem(queue: DeadLetters) -> str | None:
     if queue.messages > looked_at:
         parts.append(f"{queue.messages - looked_at} more not looked at")
     env = queue.queue.split("-")[1] if queue.queue.count("-") >= 2 else "<env>"
+    account = account_of(queue.region)
+    as_account = f" as the operator role in {account}" if account else ""
     return (
         f"{queue.messages} message(s) in {queue.queue} in {queue.region}: {'; '.join(parts)}; then empty it "
-        f"with `trading-secrets dead-letters --env {env} --region {queue.region} --purge`"
+        f"with `trading-secrets dead-letters --env {env} --region {region_of(queue.region)} --purge`{as_account}"
     )
 
 

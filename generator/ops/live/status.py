@@ -22,7 +22,7 @@ from generator.catalogue import CATALOGUE, SecretSpec
 from generator.environments import Environment
 from generator.errors import AwsError, ValueRefused
 from generator.naming import secret_name
-from generator.ops.aws import AwsClients, aws_errors, list_versions
+from generator.ops.aws import AwsClients, aws_errors, list_versions, region_of
 from generator.ops.change.values import (
     parse_document,
     refused_problems,
@@ -187,9 +187,7 @@ def secret_status(
         "last_read": last_read(described),
     }
     if deleted := described.get("DeletedDate"):
-        restore = (
-            f"aws secretsmanager restore-secret --secret-id {name} --region {region}"
-        )
+        restore = f"aws secretsmanager restore-secret --secret-id {name} --region {region_of(region)}"
         problem = f"scheduled for deletion since {deleted:%Y-%m-%d}: restore it with `{restore}` if it is still needed"
         return SecretStatus(
             name, region, State.PENDING_DELETION, gate_problems=(problem,), **common

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import threading
 from collections.abc import Callable
 
 from generator.catalogue import SecretSpec
 from generator.environments import Environment
 from generator.errors import ExitCode
 from generator.naming import secret_name
-from generator.ops.aws import AwsClients, aws_errors, list_versions, version_with
+from generator.ops.aws import (
+    AwsClients,
+    across,
+    aws_errors,
+    list_versions,
+    version_with,
+)
 from generator.ops.change import provider
 from generator.ops.change.provider import Verdict, current_value
 from generator.ops.change.values import refused_problems, schema_problems
@@ -19,12 +29,31 @@ from generator.ops.change.versions import CURRENT, UNCHECKED
 SEVERITY = (ExitCode.VALUE_REFUSED, ExitCode.FAILED, ExitCode.PROVIDER_UNCHECKED)
 
 
+class OnceEach:
+    """The provider's verdict on each distinct value, asked once per command: every place usually holds the same."""
+
+    def __init__(self) -> None:
+        self._verdicts: dict[str, provider.Check] = {}
+        self._lock = threading.Lock()
+
+    def check(self, spec: SecretSpec, value: dict[str, str]) -> provider.Check:
+        # Keyed by a digest, never kept as text: nothing of the value outlives the check.
+        key = hashlib.sha256(
+            f"{spec.name_suffix}:{json.dumps(value, sort_keys=True)}".encode()
+        ).hexdigest()
+        with self._lock:
+            if key not in self._verdicts:
+                self._verdicts[key] = provider.check(spec, value)
+            return self._verdicts[key]
+
+
 def _verify_region(
     env: Environment,
     spec: SecretSpec,
     region: str,
     aws: AwsClients,
     say: Callable[[str], None],
+    verdicts: OnceEach | None = None,
 ) -> ExitCode:
     name = secret_name(env, spec)
     client = aws.secrets(region)
@@ -48,7 +77,7 @@ def _verify_region(
     if spec.is_placeholder(env, value):
         say(f"{name} in {region}: version {version}: PLACEHOLDER: not a credential")
         return ExitCode.OK if env.seed_placeholders else ExitCode.FAILED
-    checked = provider.check(spec, value)
+    checked = (verdicts or OnceEach()).check(spec, value)
     say(f"{name} in {region}: version {version}: {checked.verdict}: {checked.reason}")
     if checked.verdict is Verdict.REJECTED:
         return ExitCode.VALUE_REFUSED
@@ -63,6 +92,18 @@ def _verify_region(
     return ExitCode.OK
 
 
+def _verify_each(
+    env: Environment,
+    spec: SecretSpec,
+    aws: AwsClients,
+    said: dict[str, list[str]],
+    verdicts: OnceEach,
+    region: str,
+) -> ExitCode:
+    """One place, its lines kept apart, so that they print in the places' order."""
+    return _verify_region(env, spec, region, aws, said[region].append, verdicts)
+
+
 def verify(
     env: Environment,
     specs: list[SecretSpec],
@@ -70,10 +111,20 @@ def verify(
     aws: AwsClients,
     say: Callable[[str], None],
 ) -> ExitCode:
-    """Check each region's AWSCURRENT value at its provider; one line each, never a value nor a provider's answer."""
-    outcomes = [
-        _verify_region(env, spec, region, aws, say)
-        for spec in specs
-        for region in regions
-    ]
+    """Check each place's AWSCURRENT value at its provider; one line each, never a value nor a provider's answer.
+
+    The places are read at once; a value several of them hold is checked once.
+    """
+    verdicts = OnceEach()
+    outcomes = []
+    for spec in specs:
+        said: dict[str, list[str]] = {region: [] for region in regions}
+        codes = across(
+            regions,
+            functools.partial(_verify_each, env, spec, aws, said, verdicts),
+        )
+        for region in regions:
+            for line in said[region]:
+                say(line)
+            outcomes.append(codes[region])
     return next((code for code in SEVERITY if code in outcomes), ExitCode.OK)
