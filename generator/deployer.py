@@ -446,8 +446,10 @@ def deployer_policy(env: Environment, template: Mapping[str, Any]) -> dict[str, 
     if env.deployed_as_stack_set:
         # The set, its instances' targets and the resource types of its template, which CreateStackInstances
         # and UpdateStackSet authorize too (CloudFormation's Service Authorization Reference).
+        # A service-managed set belongs to the management account even when a delegated
+        # administrator runs it (CallAs DELEGATED_ADMIN): any account's set of this name.
         stack_sets = [
-            f"arn:aws:cloudformation:*:{ACCOUNT}:stackset/{name}:*",
+            f"arn:aws:cloudformation:*:*:stackset/{name}:*",
             "arn:aws:cloudformation:*:*:stackset-target/*",
             "arn:aws:cloudformation:*:*:type/resource/*",
         ]
@@ -457,6 +459,22 @@ def deployer_policy(env: Environment, template: Mapping[str, Any]) -> dict[str, 
                     "ThisStackSetOnly",
                     (f"cloudformation:{call}" for call in STACK_SET_CALLS),
                     stack_sets,
+                ),
+                # Whether the caller is the organization's management account or a delegated administrator
+                # decides CallAs (deploy --call-as, detected when not given).
+                _statement(
+                    "ReadWhoAdministersStackSets",
+                    (
+                        "organizations:DescribeOrganization",
+                        "organizations:ListDelegatedAdministrators",
+                    ),
+                    ["*"],
+                ),
+                # The go-live gate a prod pipeline runs after a deploy: status in every account, as the operator role.
+                _statement(
+                    "ActAsTheOperatorRoleInEveryAccount",
+                    ["sts:AssumeRole"],
+                    [f"arn:aws:iam::*:role/{naming.operator_role_name(env)}"],
                 ),
                 # deploy turns termination protection on for the instances in the deployer's own account.
                 _statement(
@@ -576,8 +594,155 @@ def execution_role_template(env: Environment, template: Mapping[str, Any]) -> Te
     return role_template
 
 
+# What `put`, `status`, `verify` and `rollback` call in an account, by what it acts on (generator/ops/change,
+# generator/ops/live); tests/test_deployer.py holds it to every call those modules make.
+OPERATOR_CALLS: dict[str, tuple[str, ...]] = {
+    "secret": (
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:ListSecretVersionIds",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    ),
+    "key": ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"),
+    "stack": (
+        "cloudformation:DescribeStacks",
+        "cloudformation:GetTemplate",
+        "cloudformation:ListStackResources",
+    ),
+    "rule": ("events:DescribeRule", "events:ListTargetsByRule"),
+    "topic": (
+        "sns:GetSubscriptionAttributes",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+    ),
+    "queue": ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"),
+    "list": (
+        "cloudformation:ListStacks",
+        "cloudwatch:DescribeAlarms",
+        "kms:ListAliases",
+    ),
+}
+
+
+def operator_role_policy(env: Environment) -> dict[str, Any]:
+    """What the operator role may do in one account: read and judge what is deployed, and put and move values."""
+    name = naming.stack_name(env)
+    scope = Scope(env, f"StackSet-{name}-")
+    keys = scope.arns("kms", "key/*")
+    topic = scope.arns("sns", naming.alert_topic_name(env))
+    statements = [
+        _statement(
+            "ThisStacksSecrets",
+            OPERATOR_CALLS["secret"],
+            scope.arns("secretsmanager", f"secret:{naming.secret_name_prefix(env)}*"),
+        ),
+        _statement(
+            "ThisStacksKeysOnly",
+            OPERATOR_CALLS["key"],
+            keys,
+            Condition(_tag_conditions("aws:ResourceTag", scope.tagged)),
+        ),
+        _statement(
+            "ThisStacksKeysThroughSecretsManager",
+            ("kms:Decrypt", "kms:GenerateDataKey"),
+            keys,
+            Condition(
+                [
+                    StringEquals(
+                        {
+                            "kms:ViaService": [
+                                f"secretsmanager.{region}.amazonaws.com"
+                                for region in env.regions
+                            ],
+                            **{
+                                f"aws:ResourceTag/{k}": v
+                                for k, v in scope.tagged.items()
+                            },
+                        }
+                    )
+                ]
+            ),
+        ),
+        _statement(
+            "ThisStackSetsInstanceStacks",
+            OPERATOR_CALLS["stack"],
+            scope.arns("cloudformation", f"stack/StackSet-{name}-*/*"),
+        ),
+        _statement(
+            "ThisStacksRules",
+            OPERATOR_CALLS["rule"],
+            scope.arns("events", f"rule/{scope.named}*"),
+        ),
+        _statement(
+            "ThisStacksTopicAndItsSubscriptions",
+            OPERATOR_CALLS["topic"],
+            topic + [f"{arn}:*" for arn in topic],
+        ),
+        _statement(
+            "ThisStacksQueue",
+            OPERATOR_CALLS["queue"],
+            scope.arns("sqs", naming.alert_dead_letter_queue_name(env)),
+        ),
+        _statement("ListingsWithNoResourceToName", OPERATOR_CALLS["list"], ["*"]),
+    ]
+    return _document(statements)
+
+
+def operator_role_template(env: Environment) -> Template:
+    """The role `put`, `status`, `verify` and `rollback --role-name` assume in each account, as a template of its own.
+
+    Deployable as a stack set of its own, to every account of the secrets'
+    one. Its trust is the account the operators run from, a parameter; name
+    the role in OperatorRoleNames too, so that a reader allow-list lets it read.
+    """
+    role_template = Template(
+        Description=f"{naming.operator_role_name(env)}: what trading-secrets put, status, verify and rollback "
+        f"do in this account for the {env.project} {env.name} credentials, assumed from the operators' account"
+    )
+    role_template.add_parameter(
+        Parameter(
+            "OperatorAccountId",
+            Type="String",
+            AllowedPattern=r"^\d{12}$",
+            ConstraintDescription="the 12-digit id of the account the operators run trading-secrets from",
+            Description="The account whose roles may assume this one",
+        )
+    )
+    role = role_template.add_resource(
+        Role(
+            "OperatorRole",
+            RoleName=naming.operator_role_name(env),
+            AssumeRolePolicyDocument=PolicyDocument(
+                Version=POLICY_VERSION,
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal(
+                            "AWS",
+                            Sub("arn:${AWS::Partition}:iam::${OperatorAccountId}:root"),
+                        ),
+                        Action=[Action("sts", "AssumeRole")],
+                    )
+                ],
+            ),
+            Policies=[
+                InlinePolicy(
+                    PolicyName=f"{naming.stack_name(env)}-operations",
+                    PolicyDocument=_in_the_template(operator_role_policy(env)),
+                )
+            ],
+            Tags=Tags(**tagging.common_tags(env)),
+        )
+    )
+    role_template.add_output(Output("OperatorRoleArn", Value=GetAtt(role, "Arn")))
+    return role_template
+
+
 DEPLOYER_POLICY_FILE_NAME = "deployer-policy.json"
 EXECUTION_ROLE_FILE_NAME = "execution-role.json"
+OPERATOR_ROLE_FILE_NAME = "operator-role.json"
 # IAM's quotas: a managed policy holds 6,144 characters, a role's inline policies 10,240 together,
 # whitespace not counted (IAM User Guide, "IAM and AWS STS quotas").
 MANAGED_POLICY_MAX_CHARACTERS = 6144
@@ -589,6 +754,7 @@ def deployer_files(env: Environment, template: Mapping[str, Any]) -> dict[str, s
     files = {DEPLOYER_POLICY_FILE_NAME: pretty_json(deployer_policy(env, template))}
     if env.deployed_as_stack_set:
         files[EXECUTION_ROLE_FILE_NAME] = render(execution_role_template(env, template))
+        files[OPERATOR_ROLE_FILE_NAME] = render(operator_role_template(env))
     return files
 
 
@@ -606,6 +772,14 @@ def lint_template(env: Environment, template: Mapping[str, Any]) -> str:
             PolicyDocument=_in_the_template(deployer_policy(env, template)),
         )
     )
+    if env.deployed_as_stack_set:
+        checked.add_resource(
+            ManagedPolicy(
+                "OperatorPolicy",
+                Description=f"What operates {naming.stack_name(env)}",
+                PolicyDocument=_in_the_template(operator_role_policy(env)),
+            )
+        )
     return render(checked)
 
 

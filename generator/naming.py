@@ -40,6 +40,11 @@ def stack_name(env: Environment) -> str:
     return f"{env.project}-{env.name}-secrets"
 
 
+def operator_role_name(env: Environment) -> str:
+    """The role `trading-secrets --role-name` assumes in each account of a stack set: `trading-<env>-operator`."""
+    return f"{env.project}-{env.name}-operator"
+
+
 def key_alias(env: Environment) -> str:
     return f"alias/{env.project}-{env.name}-secrets"
 

@@ -19,7 +19,11 @@ import build as cli
 import generator.build
 from generator import naming
 from generator.build import generate
-from generator.deployer import deployer_policy, execution_role_template
+from generator.deployer import (
+    deployer_policy,
+    execution_role_template,
+    operator_role_template,
+)
 from generator.environments import ENVIRONMENTS
 from generator.json_text import pretty_json
 from generator.leaks import known_placeholder_values
@@ -74,6 +78,7 @@ def test_builds_one_environment_where_asked(tmp_path, capsys):
     assert sorted(snapshot(tmp_path)) == [
         "prod/deployer-policy.json",
         "prod/execution-role.json",
+        "prod/operator-role.json",
         "prod/secrets.json",
         "prod/stack-policy.json",
     ]
@@ -110,6 +115,7 @@ def test_default_builds_all_environments(
     expected["prod/execution-role.json"] = render(
         execution_role_template(ENVIRONMENTS["prod"], json.loads(generate(PROD)))
     ).encode()
+    expected["prod/operator-role.json"] = render(operator_role_template(PROD)).encode()
     assert snapshot(tmp_path / "a") == expected
 
 

@@ -588,15 +588,17 @@ def test_prods_execution_role_policy_is_the_one_its_template_holds():
 
 
 def _generated_statements() -> set[str]:
-    """Every statement of the committed deployer policies and of prod's execution role."""
+    """Every statement of the committed deployer policies, and of prod's execution and operator roles."""
     sids = set()
     for path in (ROOT / "templates").glob("*/deployer-policy.json"):
         sids |= {s["Sid"] for s in json.loads(path.read_text())["Statement"]}
-    role_template = json.loads(
-        (ROOT / "templates" / "prod" / "execution-role.json").read_text()
-    )
-    for inline in role_template["Resources"]["ExecutionRole"]["Properties"]["Policies"]:
-        sids |= {s["Sid"] for s in inline["PolicyDocument"]["Statement"]}
+    for name, logical_id in (
+        ("execution-role.json", "ExecutionRole"),
+        ("operator-role.json", "OperatorRole"),
+    ):
+        role_template = json.loads((ROOT / "templates" / "prod" / name).read_text())
+        for inline in role_template["Resources"][logical_id]["Properties"]["Policies"]:
+            sids |= {s["Sid"] for s in inline["PolicyDocument"]["Statement"]}
     return sids
 
 
@@ -613,3 +615,205 @@ def test_security_md_describes_every_statement_of_the_generated_policies_and_no_
 def test_a_statement_the_documentation_misses_is_caught():
     text = "<!-- deployer-statements -->\n| statement | a | b |\n|---|---|---|\n| `ThisStackOnly` | x | y |\n\nafter"
     assert documented_statements(text) == {"ThisStackOnly"} != _generated_statements()
+
+
+def operator_role() -> Node:
+    """prod's operator role, as its template deploys it in ACCOUNT, trusting the operators' account."""
+    document = json.loads(
+        (ROOT / "templates" / "prod" / "operator-role.json").read_text()
+    )
+    name = "trading-prod-operator"
+    resolved = resolve(
+        document,
+        Deployment(
+            ACCOUNT,
+            "us-east-1",
+            {"OperatorAccountId": ADMINISTRATOR_ACCOUNT},
+            {"OperatorRole": name},
+            {"OperatorRole": f"arn:aws:iam::{ACCOUNT}:role/{name}"},
+        ),
+        document,
+    )
+    properties = resolved["Resources"]["OperatorRole"]["Properties"]
+    assert properties["RoleName"] == name
+    assert properties["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "AWS": f"arn:aws:iam::{ADMINISTRATOR_ACCOUNT}:root"
+    }
+    [inline] = properties["Policies"]
+    return role(inline["PolicyDocument"], name)
+
+
+def _operator_questions() -> list[tuple[str, str, dict[str, Any]]]:
+    """Each call put, status, verify and rollback make, on what they make it, in both of prod's regions."""
+    key_tags = _tags(template_of("prod")["Resources"]["SecretsKey"], "aws:ResourceTag")
+    questions = []
+    for region in ENVIRONMENTS["prod"].regions:
+        secret = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:trading/prod/alpaca-AbCdEf"
+        key = f"arn:aws:kms:{region}:{ACCOUNT}:key/{KEY_ID}"
+        topic = f"arn:aws:sns:{region}:{ACCOUNT}:trading-prod-secrets-alerts"
+        through = {
+            "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+            **key_tags,
+        }
+        questions += [
+            (action, secret, {}) for action in deployer.OPERATOR_CALLS["secret"]
+        ]
+        questions += [
+            (action, key, key_tags) for action in deployer.OPERATOR_CALLS["key"]
+        ]
+        questions += [
+            ("kms:Decrypt", key, through),
+            ("kms:GenerateDataKey", key, through),
+        ]
+        questions += [
+            (
+                action,
+                f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{PROD_INSTANCE_STACK}/{STACK_ID}",
+                {},
+            )
+            for action in deployer.OPERATOR_CALLS["stack"]
+        ]
+        questions += [
+            (
+                action,
+                f"arn:aws:events:{region}:{ACCOUNT}:rule/trading-prod-secrets-changes",
+                {},
+            )
+            for action in deployer.OPERATOR_CALLS["rule"]
+        ]
+        questions += [
+            (action, topic, {})
+            for action in ("sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic")
+        ]
+        questions += [("sns:GetSubscriptionAttributes", f"{topic}:5f6e7d8c", {})]
+        questions += [
+            (
+                action,
+                f"arn:aws:sqs:{region}:{ACCOUNT}:trading-prod-secrets-alerts-dlq",
+                {},
+            )
+            for action in deployer.OPERATOR_CALLS["queue"]
+        ]
+        questions += [(action, "*", {}) for action in deployer.OPERATOR_CALLS["list"]]
+    return questions
+
+
+def test_the_operator_role_may_make_every_call_of_put_status_verify_and_rollback():
+    who = operator_role()
+    refused = [q for q in _operator_questions() if not allowed(who, *q)]
+    assert refused == []
+
+
+OPERATOR_REFUSED = {
+    "a secret deleted": (
+        "secretsmanager:DeleteSecret",
+        "arn:aws:secretsmanager:us-east-1:{a}:secret:trading/prod/alpaca-AbCdEf",
+        {},
+    ),
+    "a guard taken down": (
+        "secretsmanager:PutResourcePolicy",
+        "arn:aws:secretsmanager:us-east-1:{a}:secret:trading/prod/alpaca-AbCdEf",
+        {},
+    ),
+    "a value of another environment": (
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:us-east-1:{a}:secret:trading/staging/alpaca-AbCdEf",
+        {},
+    ),
+    "a key's policy replaced": (
+        "kms:PutKeyPolicy",
+        "arn:aws:kms:us-east-1:{a}:key/" + KEY_ID,
+        "KEY_TAGS",
+    ),
+    "a key scheduled for deletion": (
+        "kms:ScheduleKeyDeletion",
+        "arn:aws:kms:us-east-1:{a}:key/" + KEY_ID,
+        "KEY_TAGS",
+    ),
+    "the stack changed": (
+        "cloudformation:UpdateStack",
+        "arn:aws:cloudformation:us-east-1:{a}:stack/" + PROD_INSTANCE_STACK + "/x",
+        {},
+    ),
+    "a rule's targets removed": (
+        "events:RemoveTargets",
+        "arn:aws:events:us-east-1:{a}:rule/trading-prod-secrets-changes",
+        {},
+    ),
+    "the dead-letter queue purged": (
+        "sqs:PurgeQueue",
+        "arn:aws:sqs:us-east-1:{a}:trading-prod-secrets-alerts-dlq",
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPERATOR_REFUSED))
+def test_the_operator_role_is_refused_what_an_operator_need_not_do(case):
+    action, resource, context = OPERATOR_REFUSED[case]
+    if context == "KEY_TAGS":
+        context = _tags(
+            template_of("prod")["Resources"]["SecretsKey"], "aws:ResourceTag"
+        )
+    assert not allowed(operator_role(), action, resource.format(a=ACCOUNT), context)
+
+
+def _calls_in(path, function: str | None = None) -> set[str]:
+    """Method names called on something, in a module (or one of its functions), get_paginator's names included."""
+    tree = ast.parse(path.read_text())
+    if function is not None:
+        tree = next(
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef) and n.name == function
+        )
+    called = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+    source = ast.unparse(tree)
+    return called | set(re.findall(r"get_paginator\(\s*'([a-z_]+)'", source))
+
+
+def test_the_operator_role_is_held_to_every_aws_call_the_operations_make():
+    """Every AWS call of put, status, verify and rollback (and status's look at the dead-letter queue)."""
+    from botocore import xform_name
+    from botocore.session import get_session
+
+    session = get_session()
+    services = (
+        "secretsmanager",
+        "kms",
+        "cloudformation",
+        "events",
+        "sns",
+        "sqs",
+        "cloudwatch",
+    )
+    operations: dict[str, set[str]] = {}
+    for service in services:
+        for name in session.get_service_model(service).operation_names:
+            operations.setdefault(xform_name(name), set()).add(f"{service}:{name}")
+    ops = ROOT / "generator" / "ops"
+    called = set()
+    for path in [
+        *(ops / "change").glob("*.py"),
+        ops / "live" / "status.py",
+        ops / "live" / "deployed.py",
+        ops / "live" / "verify.py",
+    ]:
+        called |= _calls_in(path)
+    called |= _calls_in(ops / "live" / "alerts.py", "dead_letters")
+    granted = {
+        action.replace("cloudwatch:", "cloudwatch:")
+        for actions in deployer.OPERATOR_CALLS.values()
+        for action in actions
+    }
+    granted |= {"kms:Decrypt", "kms:GenerateDataKey"}
+    missing = sorted(
+        f"{method}: {sorted(candidates)}"
+        for method, candidates in operations.items()
+        if method in called and not candidates & granted
+    )
+    assert missing == []

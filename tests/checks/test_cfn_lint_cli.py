@@ -138,6 +138,7 @@ def test_the_committed_templates_give_no_finding(cli_run):
     assert sorted(str(path.relative_to(ROOT / "templates")) for path in committed) == [
         "dev/secrets.json",
         "prod/execution-role.json",
+        "prod/operator-role.json",
         "prod/secrets.json",
         "staging/secrets.json",
     ]

@@ -137,7 +137,8 @@ def test_checkov_really_scanned_every_template(committed_report):
     }
     # Each environment's template, and prod's stack-set execution role (an IAM role of its own).
     assert scanned == {f"/{env}/secrets.json" for env in ENV_NAMES} | {
-        "/prod/execution-role.json"
+        "/prod/execution-role.json",
+        "/prod/operator-role.json",
     }
     ids = {check["check_id"] for check in committed_report["results"]["passed_checks"]}
     # Secrets under a CMK, CMK rotation, no wildcard key principal, encrypted topic.
