@@ -43,6 +43,8 @@ _CLIENT_CONFIG = Config(
 class Fault:
     """What to do to requests for `operation` (e.g. "PutSecretValue"; "*": any) in `region` (None: any).
 
+    "StackSetInstance" fails the instance of a stack-set operation in that account and region.
+
     With `account`, only to that account's requests (its access key id): the
     engine is shared, and a fault meant for one test must not reach another's.
     """
@@ -97,7 +99,13 @@ class EngineProxy:
     def __post_init__(self) -> None:
         self.rules = strict.AwsRules(self.engine_client)
         self.stack_sets = stacksets.StackSets(
-            self.engine_client, lambda: self.organization
+            self.engine_client,
+            lambda: self.organization,
+            # A fault for "StackSetInstance" fails an instance of a stack-set operation there.
+            lambda instance: (
+                self.fault_for("StackSetInstance", instance.region, instance.account)
+                is not None
+            ),
         )
         self._clients_lock = threading.Lock()
 

@@ -174,11 +174,14 @@ class StackSets:
         self,
         engine_client: Callable[[str, Caller], Any],
         organization: Callable[[], Organization | None] = lambda: None,
+        failing: Callable[[Instance], bool] = lambda instance: False,
     ):
         self._stacks = InstanceStacks(engine_client)
         self._sets: dict[tuple[str, str, str], StackSet] = {}
         self._lock = threading.Lock()
         self._organization = organization
+        # Whether a test makes this instance's next operation fail, as an instance fails in AWS.
+        self._failing = failing
 
     def _administrator(self, who: Caller, params: dict[str, Any]) -> str | Reply:
         """Whose sets the call reaches: the caller's own, or with CallAs DELEGATED_ADMIN the management account's."""
@@ -475,6 +478,8 @@ class StackSets:
                 )
                 continue
             try:
+                if self._failing(instance):
+                    raise InstanceFailed("injected by the fault proxy")
                 run_one(stack_set, instance)
                 operation.results.append({**result, "Status": "SUCCEEDED"})
             except InstanceFailed as failure:
