@@ -12,7 +12,10 @@ benchmark moves both sides alike. Without Node, no ratio is printed: a ratio
 is quoted only when both sides were measured in the same run.
 
 The go-live gate is timed once at its default deadline against a loopback
-endpoint that never answers (bench/gate_deadline.py): about a minute.
+endpoint that never answers (bench/gate_deadline.py): about a minute. Then,
+on the engine, status and put over 10 accounts x 2 regions against one
+account and region, without and with 100 ms added to every call
+(bench/accounts.py): a few minutes.
 
 Every figure is a whole process timed from outside, the way a user waits for
 it: interpreter start, imports and all. Peak memory is the child's own
@@ -34,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import cdk_app, gate_deadline
+from bench import accounts, cdk_app, gate_deadline
 from bench.report import REPORT, ROOT, print_table
 
 DEPLOY_TIMINGS = ROOT / "reports" / "deploy-timings.json"
@@ -267,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         help="measured runs per figure (default 5; at most 3 for scaling)",
     )
     parser.add_argument("--no-cdk", action="store_true", help="do not time `cdk synth`")
+    parser.add_argument(
+        "--no-accounts",
+        action="store_true",
+        help="do not time status and put over 10 accounts x 2 regions on the engine (about 3 minutes)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -288,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
             "scaling": scaling_figures(min(args.runs, 3), scratch, with_cdk),
             "deploy": deploy_figures(),
             "gate": gate_figure(),
+            "accounts": (
+                {"measured": False}
+                if args.no_accounts
+                else {"measured": True, **accounts.main(min(args.runs, 3), progress)}
+            ),
         }
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2) + "\n")

@@ -85,4 +85,29 @@ def print_table(report: dict[str, Any]) -> None:
             f"{gate['wall_s']:.1f} s (deadline {gate['deadline_s']} s; bound {gate['bound_s']} s)  "
             f"{_verdict(gate['met'])}"
         )
+    _print_accounts(report.get("accounts", {}))
     print(f"\nwritten to {REPORT.relative_to(ROOT)}")
+
+
+def _print_accounts(measured: dict[str, Any]) -> None:
+    """status and put over many accounts against one, with and without the added latency."""
+    if not measured.get("measured"):
+        return
+    print(
+        f"\nstatus and put over {measured['accounts']} accounts x {measured['regions']} regions against one "
+        "account and region (medians, whole processes, in turn; LocalStack's CPU during each beside it)"
+    )
+    print(
+        f"{'latency':>8} {'command':<8} {'1x1 s':>7} {'10x2 s':>7} {'ratio':>6} {'goal':>6} {'engine CPU s 1x1':>17} {'10x2':>6}"
+    )
+    for latency, figures in measured["figures"].items():
+        for name, f in figures.items():
+            verdict = (
+                _verdict(f["ratio"] <= measured["goal_ratio"])
+                if latency != "0ms"
+                else ""
+            )
+            print(
+                f"{latency:>8} {name:<8} {f['one_s']:>7.2f} {f['all_s']:>7.2f} {f['ratio']:>6.2f} "
+                f"{'<=' + str(measured['goal_ratio']):>6} {f['engine_cpu_one_s']:>17.2f} {f['engine_cpu_all_s']:>6.2f}  {verdict}"
+            )

@@ -140,3 +140,18 @@ def test_the_cdk_peer_is_handed_the_whole_catalogue():
     alpaca = next(entry for entry in handed if entry["suffix"] == "alpaca")
     assert alpaca["rotationDays"] == {"dev": 180, "staging": 90, "prod": 90}
     assert set(alpaca["placeholder"]) == {"dev", "staging"}  # prod seeds none
+
+
+def test_the_accounts_figure_compares_one_account_and_region_with_every_one():
+    """What bench/accounts.py times (it runs on the engine, in python3 tasks.py bench): the same two commands,
+    over one place and over twenty, the one apart from the twenty so that a put there leaves them in step."""
+    import os
+
+    from bench import accounts
+
+    one, every = accounts._commands("1x1"), accounts._commands("10x2")
+    assert set(one) == set(every) == {"status", "put"}
+    assert one["put"][0][-4:] == ["--accounts", accounts.ONE, "--region", "us-east-1"]
+    assert every["put"][0][-len(accounts.ACCOUNTS) :] == accounts.ACCOUNTS
+    assert accounts.ONE not in accounts.ACCOUNTS and len(set(accounts.ACCOUNTS)) == 10
+    assert accounts._engine_cpu_seconds(os.getpid()) > 0
