@@ -46,6 +46,7 @@ from troposphere.iam import ManagedPolicy, Role
 from troposphere.iam import Policy as InlinePolicy
 
 from generator import naming, tagging
+from generator.checks.replacement import provider_schema
 from generator.environments import Environment
 from generator.json_text import pretty_json
 from generator.policies import POLICY_VERSION, STACK_SET_EXECUTION_ROLE
@@ -53,8 +54,6 @@ from generator.template import render
 
 ACCOUNT = "${aws:PrincipalAccount}"
 HANDLERS = ("create", "read", "update", "delete", "list")
-# The provider schemas cfn-lint ships are the same in every region for these types.
-SCHEMA_REGION = "us-east-1"
 
 # The CloudFormation calls `trading-secrets deploy` makes on a stack (generator/ops/deploy/stack.py)
 # and the documented CLI commands add (docs/deploying.md); tests/test_deployer.py holds both to this.
@@ -206,13 +205,12 @@ class UnscopedPermission(Exception):
 
 @functools.cache
 def handler_permissions(resource_type: str) -> frozenset[str]:
-    """Every permission the resource type's handlers list, in the provider schema cfn-lint ships."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # noqa: PLC0415 - cfn-lint loads slowly; only here
+    """Every permission the resource type's handlers list, in the provider schema cfn-lint ships.
 
-    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(
-        SCHEMA_REGION, resource_type
-    ).schema
-    handlers = schema.get("handlers", {})
+    Read as a file, without importing cfn-lint: a rebuild that changes
+    nothing, and `--check`, import none of it.
+    """
+    handlers = provider_schema(resource_type).get("handlers", {})
     return frozenset(
         permission
         for handler in HANDLERS

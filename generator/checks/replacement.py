@@ -64,13 +64,20 @@ def _schemas_directory() -> Path:
 
 
 @functools.cache
-def create_only_properties(resource_type: str) -> tuple[tuple[str, ...], ...]:
-    """The create-only property paths of `resource_type`, from its provider schema ("/properties/A/B" -> ("A", "B"))."""
+def provider_schema(resource_type: str) -> dict[str, Any]:
+    """The type's provider schema as cfn-lint bundles it, read as a file: importing cfn-lint takes a second."""
     schemas = _schemas_directory()
     index = json.loads((schemas / "providers" / f"{_SCHEMA_REGION}.json").read_text())
-    schema = json.loads(
+    schema: dict[str, Any] = json.loads(
         (schemas / "resources" / f"{index[resource_type]}.json").read_text()
     )
+    return schema
+
+
+@functools.cache
+def create_only_properties(resource_type: str) -> tuple[tuple[str, ...], ...]:
+    """The create-only property paths of `resource_type`, from its provider schema ("/properties/A/B" -> ("A", "B"))."""
+    schema = provider_schema(resource_type)
     return tuple(
         tuple(path.split("/")[2:]) for path in schema.get("createOnlyProperties", [])
     )
