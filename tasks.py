@@ -6,7 +6,7 @@
     python3 tasks.py unit  [pytest options]      the unit tests alone: no engine, no checkov, no coverage floor
     python3 tasks.py localstack                  the local engine in the foreground, on loopback, behind
                                                  the AWS-strict proxy (then: trading-secrets deploy)
-    python3 tasks.py bench [--runs N]            benchmark the build, side by side with `cdk synth`
+    python3 tasks.py bench [--runs N]            benchmark the build (beside `cdk synth`), the gate, accounts
     python3 tasks.py lock [project|localstack|checkov|cfnlint]
                                                  regenerate constraints/*.txt from the requirements
 
