@@ -12,7 +12,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import boto3
@@ -66,10 +66,31 @@ def _service_models() -> Any:
     return botocore.loaders.create_loader()
 
 
-def _new_session() -> boto3.session.Session:
+class StoppedByInterrupt(BotoCoreError):  # type: ignore[misc]  # botocore is untyped
+    """A request not sent because the command was interrupted: a retry included."""
+
+    fmt = "not sent: the command was interrupted"
+
+
+# Set while an interrupted `across` waits for the calls already in flight: no request leaves the
+# process meanwhile, a botocore retry included, so what they did can then be read back and be true.
+_STOPPING = threading.Event()
+
+
+def _refuse_when_stopping(**_: Any) -> None:
+    if _STOPPING.is_set():
+        raise StoppedByInterrupt()
+
+
+def _core_session() -> botocore.session.Session:
     core = botocore.session.Session()
     core.register_component("data_loader", _service_models())
-    return boto3.session.Session(botocore_session=core)
+    core.register("before-send", _refuse_when_stopping)
+    return core
+
+
+def _new_session() -> boto3.session.Session:
+    return boto3.session.Session(botocore_session=_core_session())
 
 
 # Where a command acts: a region of the caller's own account ("us-east-1"), or a region of another
@@ -98,28 +119,76 @@ def across(places: Iterable[str], work: Callable[[str], T]) -> dict[str, T]:
 
     Every place is tried even when one fails, so that what is true afterwards
     is what every place did; then the first failure, in the places' order, is
-    raised. A Ctrl-C stops what has not started, and is raised.
+    raised. A Ctrl-C stops what has not started and any request not yet sent,
+    waits for the requests in flight to end (by their read timeout at most),
+    and is raised: what the caller reads back then is true. A second Ctrl-C
+    stops the wait, and nothing more is sent, a read-back included.
     """
     places = list(places)
     if len(places) <= 1:
         return {where: work(where) for where in places}
     results: dict[str, T] = {}
     failures: dict[str, Exception] = {}
+    in_flight = _InFlight()
     pool = ThreadPoolExecutor(max_workers=min(PARALLEL_PLACES, len(places)))
+    futures: dict[str, Future[T]] = {}
     try:
-        futures = {where: pool.submit(work, where) for where in places}
+        for where in places:
+            futures[where] = pool.submit(in_flight.run, work, where)
         for where in places:
             try:
                 results[where] = futures[where].result()
             except Exception as failure:
                 failures[where] = failure
     except KeyboardInterrupt:
+        _STOPPING.set()
         pool.shutdown(wait=False, cancel_futures=True)
+        # A second Ctrl-C ends this wait with _STOPPING left set: nothing more is sent, a read-back included.
+        in_flight.stop_and_wait()
+        _STOPPING.clear()
         raise
     pool.shutdown(wait=True)
     if failures:
         raise next(failures[where] for where in places if where in failures)
     return results
+
+
+class _InFlight:
+    """The work `across` started, counted by the work itself.
+
+    Neither the futures nor the pool's threads can say: a Ctrl-C can land in
+    `submit` after a thread took the work but before the pool or the caller
+    kept a record of it (threading's start() waits, and can be interrupted).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._stopped = False
+
+    def run(self, work: Callable[[str], T], where: str) -> T:
+        with self._changed:
+            if self._stopped:
+                raise StoppedByInterrupt()
+            self._running += 1
+        try:
+            return work(where)
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+    def stop_and_wait(self) -> None:
+        with self._changed:
+            self._stopped = True
+            if self._running:
+                LOG.warning(
+                    "interrupted: waiting for the calls in flight to answer (%d s at most), to read back "
+                    "what they did; Ctrl-C again stops waiting, and what they did is then unknown",
+                    CLIENT_CONFIG.connect_timeout + CLIENT_CONFIG.read_timeout,
+                )
+            while self._running:
+                self._changed.wait()
 
 
 class AwsClients:
@@ -185,8 +254,7 @@ class AwsClients:
             raise AwsError(
                 f"cannot act in account {account}: assuming {role} failed ({error.__class__.__name__})"
             ) from None
-        core = botocore.session.Session()
-        core.register_component("data_loader", _service_models())
+        core = _core_session()
         session = boto3.session.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],

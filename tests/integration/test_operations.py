@@ -772,7 +772,7 @@ def test_an_interrupt_between_regions_says_exactly_what_was_written(proxy):
     assert (
         f"interrupted: {after[EAST]} is AWSCURRENT in us-east-1; finish with" in run.err
     )
-    assert "Traceback" not in run.err
+    assert "Traceback" not in run.err, run.err
     finished = _finish(
         _console_script(
             *resume_command(run), stdin="", endpoint=os.environ["AWS_ENDPOINT_URL"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from botocore.config import Config
 from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
@@ -183,6 +186,122 @@ def test_across_works_on_places_at_once():
         len(across([str(n) for n in range(PARALLEL_PLACES)], lambda _: barrier.wait()))
         == PARALLEL_PLACES
     )
+
+
+@pytest.fixture
+def ctrl_c():  # type: ignore[no-untyped-def]
+    """Ctrl-C is a KeyboardInterrupt in this test, whatever an earlier test in the process installed."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _unsent_call() -> BaseException:
+    """A call to a closed loopback port, as every command's clients are made: what stops it."""
+    from generator.ops.aws import _new_session
+
+    client = _new_session().client(
+        "secretsmanager",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+    try:
+        client.list_secrets()
+    except Exception as stopped:
+        return stopped
+    raise AssertionError("a call to a closed port answered")
+
+
+def test_an_interrupt_waits_for_the_calls_in_flight_and_sends_nothing_meanwhile(ctrl_c):
+    """What a put reads back after Ctrl-C must be final: no call may land, nor a retry leave, after it."""
+    import signal
+    import threading
+
+    from botocore.exceptions import EndpointConnectionError
+
+    from generator.ops import aws
+    from generator.ops.aws import StoppedByInterrupt, across
+
+    ended: list[str] = []
+    retried: list[BaseException] = []
+
+    def work(where: str) -> None:
+        if where == "in flight":
+            # Ctrl-C, as the terminal sends it, while this place's call is out.
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            deadline = time.monotonic() + 10
+            while not aws._STOPPING.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.3)  # its answer comes later
+            retried.append(_unsent_call())  # and botocore retries it
+            ended.append(where)
+
+    with pytest.raises(KeyboardInterrupt):
+        across(["in flight", "other"], work)
+    assert ended == ["in flight"]  # waited for, before the interrupt was raised
+    assert isinstance(retried[0], StoppedByInterrupt)  # its retry never sent
+    assert isinstance(_unsent_call(), EndpointConnectionError)  # sent again afterwards
+
+
+def test_a_second_interrupt_stops_the_wait_and_nothing_more_is_sent(ctrl_c):
+    import signal
+    import threading
+
+    from generator.ops import aws
+    from generator.ops.aws import StoppedByInterrupt, across
+
+    ended: list[str] = []
+
+    def work(where: str) -> None:
+        if where == "in flight":
+            main = threading.main_thread().ident or 0
+            signal.pthread_kill(main, signal.SIGINT)
+            deadline = time.monotonic() + 10
+            while not aws._STOPPING.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.1)
+            signal.pthread_kill(main, signal.SIGINT)  # the operator will not wait
+            time.sleep(0.5)
+            ended.append(where)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            across(["in flight", "other"], work)
+        assert ended == []  # it left without waiting
+        assert isinstance(_unsent_call(), StoppedByInterrupt)  # and sends nothing more
+    finally:
+        time.sleep(0.6)  # the work ends before the next test
+        aws._STOPPING.clear()
+
+
+def test_an_interrupt_in_submit_still_waits_for_the_work_it_started(monkeypatch):
+    """Ctrl-C can land after a thread took the work and before `submit` returned its future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from generator.ops.aws import across
+
+    ended: list[str] = []
+    submit = ThreadPoolExecutor.submit
+
+    def interrupted_submit(self, fn, *args):  # type: ignore[no-untyped-def]
+        future = submit(self, fn, *args)
+        if args[-1] == "second":
+            raise KeyboardInterrupt
+        return future
+
+    def work(where: str) -> None:
+        time.sleep(0.3)
+        ended.append(where)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", interrupted_submit)
+    with pytest.raises(KeyboardInterrupt):
+        across(["first", "second", "third"], work)
+    assert sorted(ended) == ["first", "second"]  # "third" never started
 
 
 def test_a_place_names_its_account_and_region():

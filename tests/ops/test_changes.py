@@ -177,6 +177,27 @@ def test_when_the_state_cannot_be_read_back_the_report_says_it_is_unknown(monkey
     )
 
 
+def test_after_a_second_interrupt_the_report_says_the_outcome_is_unknown(monkeypatch):
+    """The calls in flight may still land: reading back now would report a state that is not final."""
+    from generator.ops import aws
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setattr(aws, "_STOPPING", _set_event())
+    with pytest.raises(Interrupted, match="the outcome is unknown: ") as raised:
+        settle.settle(change(), aws.AwsClients(), KeyboardInterrupt())
+    assert raised.value.exit_code == 130
+
+
+def _set_event():  # type: ignore[no-untyped-def]
+    import threading
+
+    event = threading.Event()
+    event.set()
+    return event
+
+
 def test_a_put_refuses_to_start_while_the_regions_disagree(monkeypatch):
     fake_read(
         monkeypatch, put, versions(EAST, A="AWSCURRENT"), versions(WEST, X="AWSCURRENT")
