@@ -30,7 +30,10 @@ from support.tool_runs import Run, run_tool
 from devtools.engine_proxy import EngineProxy, Fault, engine_proxy
 from devtools.engine_proxy.organizations import Organization
 from generator.environments import ENVIRONMENTS
+from generator.errors import AwsError
 from generator.json_text import pretty_json
+from generator.ops.aws import AwsClients
+from generator.ops.deploy.stack_set import stack_set_accounts
 from generator.stack_policy import render_stack_policy
 
 PROD = ENVIRONMENTS["prod"]
@@ -247,6 +250,20 @@ def test_a_service_managed_set_reaches_two_units_then_a_third_added_later(
         ).code
         == 0
     )
+
+
+def test_the_accounts_of_a_service_managed_set_are_read_from_its_delegated_administrator(
+    stack_set, proxy, monkeypatch
+):
+    """What put, status, verify and rollback reach without --accounts: the set's instances, which a delegated
+    administrator lists only with CallAs DELEGATED_ADMIN (the proxy refuses the call without it)."""
+    for name, value in {**DELEGATED.credentials, "AWS_ENDPOINT_URL": proxy.url}.items():
+        monkeypatch.setenv(name, value)
+    assert stack_set_accounts(PROD, AwsClients()) == tuple(sorted(ACCOUNTS))
+    for name, value in {**OPERATORS.credentials, "AWS_ENDPOINT_URL": proxy.url}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(AwsError, match="name the accounts with --accounts"):
+        stack_set_accounts(PROD, AwsClients())
 
 
 def _with_probe_secret(tmp_path: Path) -> Path:

@@ -20,7 +20,12 @@ from support.fake_aws import offline_client
 from support.repository import ROOT
 
 from generator.environments import ENVIRONMENTS
-from generator.errors import ConfigurationError, Incomplete, ReplacementRefused
+from generator.errors import (
+    AwsError,
+    ConfigurationError,
+    Incomplete,
+    ReplacementRefused,
+)
 from generator.ops import cli as ops_cli
 from generator.ops.aws import AwsClients
 from generator.ops.deploy.release import load_release, required_capabilities
@@ -42,6 +47,7 @@ from generator.ops.deploy.stack_set import (
     detect_call_as,
     read_accounts,
     refuse_unexempted_service_role,
+    stack_set_accounts,
 )
 
 DEV, STAGING, PROD = (ENVIRONMENTS[name] for name in ("dev", "staging", "prod"))
@@ -604,6 +610,81 @@ def test_an_instance_that_fails_after_another_succeeded_is_incomplete_and_names_
     assert incomplete.value.details == (
         f"{ACCOUNT} us-west-2: FAILED: Resource handler returned message: throttled",
     )
+
+
+def _instances(*accounts: str) -> dict[str, Any]:
+    return {
+        "Summaries": [
+            {"Account": account, "Region": region, "StackId": f"arn:{account}:{region}"}
+            for account in accounts
+            for region in PROD.regions
+        ]
+    }
+
+
+def test_the_accounts_of_prod_are_read_as_the_sets_own_administrator_first():
+    clients, cloudformation = stack_set_clients(None)
+    with Stubber(cloudformation) as stub:
+        stub.add_response(
+            "list_stack_instances",
+            _instances("333333333333", "222222222222", "333333333333"),
+            {"StackSetName": "trading-prod-secrets"},
+        )
+        assert stack_set_accounts(PROD, clients) == ("222222222222", "333333333333")
+        stub.assert_no_pending_responses()
+
+
+def test_a_delegated_administrator_finds_the_accounts_of_a_service_managed_set():
+    # AWS finds a service-managed set from a delegated administrator only with CallAs DELEGATED_ADMIN.
+    clients, cloudformation = stack_set_clients(None)
+    with Stubber(cloudformation) as stub:
+        stub.add_client_error(
+            "list_stack_instances",
+            "StackSetNotFoundException",
+            "StackSet trading-prod-secrets not found",
+            http_status_code=404,
+            expected_params={"StackSetName": "trading-prod-secrets"},
+        )
+        stub.add_response(
+            "list_stack_instances",
+            _instances("444444444444"),
+            {"StackSetName": "trading-prod-secrets", "CallAs": "DELEGATED_ADMIN"},
+        )
+        assert stack_set_accounts(PROD, clients) == ("444444444444",)
+        stub.assert_no_pending_responses()
+
+
+def test_accounts_that_cannot_be_listed_either_way_say_both_reasons_and_what_to_do():
+    clients, cloudformation = stack_set_clients(None)
+    with Stubber(cloudformation) as stub:
+        stub.add_client_error(
+            "list_stack_instances",
+            "StackSetNotFoundException",
+            "StackSet trading-prod-secrets not found",
+            http_status_code=404,
+        )
+        stub.add_client_error(
+            "list_stack_instances",
+            "ValidationError",
+            "Account 111111111111 is not a registered delegated administrator",
+        )
+        with pytest.raises(AwsError) as raised:
+            stack_set_accounts(PROD, clients)
+    message = str(raised.value)
+    assert "StackSet trading-prod-secrets not found" in message
+    assert "as a delegated administrator: " in message
+    assert "is not a registered delegated administrator" in message
+    assert message.endswith(
+        "run from its administrator account, or name the accounts with --accounts or --accounts-file"
+    )
+
+
+def test_a_set_with_no_instances_says_to_deploy_it_first():
+    clients, cloudformation = stack_set_clients(None)
+    with Stubber(cloudformation) as stub:
+        stub.add_response("list_stack_instances", {"Summaries": []})
+        with pytest.raises(AwsError, match="has no instances: deploy it first"):
+            stack_set_accounts(PROD, clients)
 
 
 def _organizations(management: str, administrators: list[str]):

@@ -74,27 +74,38 @@ def read_accounts(
 
 
 def stack_set_accounts(env: Environment, aws: AwsClients) -> tuple[str, ...]:
-    """Every account the environment's stack set has an instance in, read from the administrator account."""
+    """Every account the environment's stack set has an instance in, read from its administrator account.
+
+    As the set's own administrator first (self-managed, or the organization's
+    management account), then as a delegated administrator: AWS looks for a
+    service-managed set there only with CallAs DELEGATED_ADMIN
+    (CloudFormation API Reference, ListStackInstances, CallAs). Organizations
+    is not asked: an operator's identity need not read it.
+    """
     name, region = stack_name(env), env.regions[0]
     cloudformation = aws.client("cloudformation", region)
-    try:
-        with cloudformation_errors("list the instances of", name, region):
-            summaries = [
-                summary
-                for page in cloudformation.get_paginator(
-                    "list_stack_instances"
-                ).paginate(StackSetName=name)
-                for summary in page["Summaries"]
-            ]
-    except AwsError as error:
-        raise AwsError(
-            f"cannot list the accounts of stack set {name} in {region} ({error}): run from its administrator "
-            "account, or name the accounts with --accounts or --accounts-file"
-        ) from None
-    accounts = tuple(sorted({str(summary["Account"]) for summary in summaries}))
-    if not accounts:
-        raise AwsError(f"stack set {name} has no instances: deploy it first")
-    return accounts
+    failures = []
+    for as_who in ({}, {"CallAs": "DELEGATED_ADMIN"}):
+        try:
+            with cloudformation_errors("list the instances of", name, region):
+                summaries = [
+                    summary
+                    for page in cloudformation.get_paginator(
+                        "list_stack_instances"
+                    ).paginate(StackSetName=name, **as_who)
+                    for summary in page["Summaries"]
+                ]
+        except AwsError as error:
+            failures.append(str(error))
+            continue
+        accounts = tuple(sorted({str(summary["Account"]) for summary in summaries}))
+        if not accounts:
+            raise AwsError(f"stack set {name} has no instances: deploy it first")
+        return accounts
+    raise AwsError(
+        f"cannot list the accounts of stack set {name} in {region} ({'; as a delegated administrator: '.join(failures)}): "
+        "run from its administrator account, or name the accounts with --accounts or --accounts-file"
+    )
 
 
 def check_organizational_units(units: Iterable[str]) -> tuple[str, ...]:
