@@ -312,6 +312,18 @@ def test_a_failed_update_says_the_set_now_holds_the_new_template(
         StackSetName=SET, CallAs="DELEGATED_ADMIN"
     )
     assert "ProbeSecret" in json.loads(held["StackSet"]["TemplateBody"])["Resources"]
+    # The same templates again: the set holds them, yet the failed instance and those after it do not run them.
+    planned = tool(
+        DELEGATED, "deploy", "--env", "prod", "--organizational-units", *UNITS, "--plan",
+        templates=_with_probe_secret(tmp_path / "again"),
+    )  # fmt: skip
+    assert planned.code == 12, planned.said[-3000:]
+    assert "the template and parameters are those deployed" in planned.out
+    assert "instance(s) do not run the template the set holds" in planned.out
+    assert (
+        f"  {ACCOUNTS[2]} us-east-1: OUTDATED: injected by the fault proxy"
+        in planned.out
+    )
     # Back to the committed template: the planted secret's removal is named, as the guard asks.
     back = tool(
         DELEGATED, "deploy", "--env", "prod", "--organizational-units", *UNITS, "--yes",

@@ -574,6 +574,7 @@ def test_an_instance_that_fails_after_another_succeeded_is_incomplete_and_names_
             },
             {"StackSetName": "trading-prod-secrets"},
         )
+        stub.add_response("list_stack_instances", _instances(ACCOUNT, status="CURRENT"))
         stub.add_response("update_stack_set", {"OperationId": "op"}, None)
         stub.add_response(
             "describe_stack_set_operation",
@@ -612,14 +613,68 @@ def test_an_instance_that_fails_after_another_succeeded_is_incomplete_and_names_
     )
 
 
-def _instances(*accounts: str) -> dict[str, Any]:
+def _instances(*accounts: str, status: str = "CURRENT") -> dict[str, Any]:
     return {
         "Summaries": [
-            {"Account": account, "Region": region, "StackId": f"arn:{account}:{region}"}
+            {
+                "Account": account,
+                "Region": region,
+                "StackId": f"arn:{account}:{region}",
+                "Status": status,
+            }
             for account in accounts
             for region in PROD.regions
         ]
     }
+
+
+def test_after_a_failed_update_the_plan_names_the_instances_that_do_not_run_what_the_set_holds():
+    # The set holds exactly the release (the failed update's template stays in it), so the review finds no
+    # difference; one instance still runs the old template, and a deploy has work to do.
+    clients, cloudformation = stack_set_clients(None)
+    current = release()
+    said: list[str] = []
+    listed = _instances(ACCOUNT)
+    listed["Summaries"][1] |= {
+        "Status": "OUTDATED",
+        "StatusReason": "Resource handler returned message: throttled",
+    }
+    with Stubber(cloudformation) as stub:
+        stub.add_response(
+            "describe_stack_set",
+            {
+                "StackSet": {
+                    "TemplateBody": current.body,
+                    "Parameters": current.parameters,
+                }
+            },
+        )
+        stub.add_response("list_stack_instances", listed)
+        stub.add_response("list_stack_instances", listed)
+        pending = deploy_stack_set(
+            current,
+            Targets((ACCOUNT,), (), PROD.regions),
+            ACCOUNT,
+            clients,
+            said.append,
+            lambda q: None,
+            set(),
+            "",
+            plan_only=True,
+        )
+        stub.assert_no_pending_responses()
+    assert pending is True
+    assert (
+        "stack set trading-prod-secrets: the template and parameters are those deployed"
+        in said
+    )
+    assert any(
+        "1 instance(s) do not run the template the set holds" in line for line in said
+    )
+    assert (
+        f"  {ACCOUNT} us-west-2: OUTDATED: Resource handler returned message: throttled"
+        in said
+    )
 
 
 def test_the_accounts_of_prod_are_read_as_the_sets_own_administrator_first():

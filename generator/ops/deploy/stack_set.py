@@ -397,6 +397,20 @@ class StackSetDeploy:
                 for summary in page["Summaries"]
             ]
 
+    def outdated_instances(self) -> list[str]:
+        """A line for each instance that does not run what the set holds (ListStackInstances' Status not CURRENT).
+
+        A failed or stopped operation leaves them so, and the set keeps the
+        new template even then: a review against the set shows nothing, yet
+        these instances still run the old template, or none.
+        """
+        return [
+            f"{i['Account']} {i['Region']}: {i.get('Status', 'unknown')}"
+            + (f": {redact(i['StatusReason'])}" if i.get("StatusReason") else "")
+            for i in self.instances()
+            if i.get("Status") != "CURRENT"
+        ]
+
     def watch(
         self, operation: str, clock: Callable[[], float] = time.monotonic
     ) -> list[dict[str, Any]]:
@@ -503,11 +517,21 @@ def deploy_stack_set(
         say(line)
     reviewed.refuse(allowed, allowed_policy_changes)
     kind = "update" if current is not None else "create"
+    outdated = deploy.outdated_instances() if current is not None else []
+    if outdated:
+        say(
+            f"stack set {deploy.name}: {len(outdated)} instance(s) do not run the template the set holds, which "
+            "the review above compares with (an earlier operation failed or stopped); the update brings them to it:"
+        )
+        for line in outdated:
+            say(f"  {line}")
     if plan_only:
         missing = deploy.missing_instances(targets) if current is not None else targets
         if missing is not None:
             say(f"stack set {deploy.name}: instances to create: {missing.described()}")
-        return reviewed.created or reviewed.changes or missing is not None
+        return bool(
+            reviewed.created or reviewed.changes or outdated or missing is not None
+        )
     say(f"stack set {deploy.name} in {deploy.region} ({kind}): {targets.described()}")
     ask(f"{plan} {kind.capitalize()} the stack set and its instances?")
     operations = []
