@@ -79,6 +79,9 @@ class Seen:
     operation: str
     region: str
     service: str = ""
+    account: str = (
+        ""  # the account it acts in (its access key's, or the assumed role's)
+    )
 
 
 @dataclass
@@ -211,12 +214,11 @@ def _handler(proxy: EngineProxy) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             operation = wire.operation(headers, body)
             who = wire.caller(headers)
-            proxy.seen.append(Seen(operation, who.region, who.service))
+            account = proxy.account_of(who.access_key)
+            proxy.seen.append(Seen(operation, who.region, who.service, account))
             if proxy.latency_seconds:
                 time.sleep(proxy.latency_seconds)
-            fault = proxy.fault_for(
-                operation, who.region, proxy.account_of(who.access_key)
-            )
+            fault = proxy.fault_for(operation, who.region, account)
             action = fault.action if fault else "forward"
             if action == "signal" and fault and fault.pid:
                 os.kill(fault.pid, signal.SIGINT)

@@ -82,6 +82,11 @@ def _refuse_when_stopping(**_: Any) -> None:
         raise StoppedByInterrupt()
 
 
+def calls_abandoned() -> bool:
+    """Whether a second Ctrl-C left calls in flight unwaited for: the report already says their outcome is unknown."""
+    return _STOPPING.is_set()
+
+
 def _core_session() -> botocore.session.Session:
     core = botocore.session.Session()
     core.register_component("data_loader", _service_models())

@@ -13,7 +13,11 @@ allow. Each 12-digit access key id is an account of its own on the engine.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -466,3 +470,75 @@ def test_a_put_that_fails_to_promote_in_one_account_is_reported_and_rollback_und
     )  # fmt: skip
     assert rolled.code == 0, rolled.said[-3000:]
     assert _currents("trading/prod/alphavantage") == before
+
+
+def test_a_second_ctrl_c_leaves_at_once_and_says_the_outcome_is_unknown(
+    operator_roles, proxy, tool
+):
+    """The console script, as an operator runs it: the first Ctrl-C lands while one account's promote is held in
+    flight, so the put waits for it; the operator presses Ctrl-C again. The process must leave then, not when
+    the held call times out (20 s): without threading's traceback, with exit 130 and the outcome unknown."""
+    value = f"FAKE-av-ctrl-c-{uuid.uuid4().hex[:12]}"
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("trading-secrets")),
+            "put", "--env", "prod", "--secret", "alphavantage", "--from-stdin", *EVERY_ACCOUNT,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **OPERATORS.credentials, "AWS_ENDPOINT_URL": proxy.url},
+    )  # fmt: skip
+    held = ACCOUNTS[1]
+    # Held longer than the client's read timeout: only leaving at once ends the run before it.
+    proxy.add(
+        Fault(
+            "UpdateSecretVersionStage",
+            "signal",
+            region="us-east-1",
+            account=held,
+            pid=process.pid,
+            seconds=40,
+        )
+    )
+    try:
+        assert process.stdin is not None
+        process.stdin.write(json.dumps({"apiKey": value}))
+        process.stdin.close()
+        process.stdin = None  # written and closed: communicate() must not touch it
+        deadline = time.monotonic() + 60
+        while (
+            not any(
+                s.operation == "UpdateSecretVersionStage" and s.account == held
+                for s in list(proxy.seen)
+            )
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        time.sleep(
+            2
+        )  # the first Ctrl-C has arrived: the put is waiting for the held call
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=12)
+    finally:
+        proxy.clear()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert "waiting for the calls in flight" in err, err
+    assert "the outcome is unknown" in err, err
+    assert "run `trading-secrets status --env prod` to learn it" in err, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert value not in out + err
+    # What the interrupted put left, finished the way its message says.
+    [resume] = [
+        w
+        for w in err.split("`")
+        if w.startswith("trading-secrets put") and "--resume" in w
+    ]
+    finished = tool(OPERATORS, *resume.split()[1:], *EVERY_ACCOUNT)
+    assert finished.code == 0, finished.said[-3000:]
+    after = _currents("trading/prod/alphavantage")
+    assert len(set(after.values())) == 1 and None not in after.values()
