@@ -19,6 +19,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -238,34 +239,47 @@ class AwsClients:
             return self._clients[key]
 
     def _in_account(self, account: str, region: str) -> boto3.session.Session:
-        """A session acting as `role_name` in `account`: AssumeRole once, then reused."""
+        """A session acting as `role_name` in `account`: AssumeRole once, then again before the credentials expire.
+
+        botocore refreshes them itself, 15 minutes before they expire (10 at
+        the latest): a command that outlasts them (an hour by default) goes on.
+        """
         with self._making:
             if account in self._accounts:
                 return self._accounts[account]
             sts = self._session.client("sts", region_name=region, config=CLIENT_CONFIG)
         role = f"arn:aws:iam::{account}:role/{self.role_name}"
-        try:
-            credentials = sts.assume_role(RoleArn=role, RoleSessionName=SESSION_NAME)[
-                "Credentials"
-            ]
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            message = redact(error.response.get("Error", {}).get("Message", ""))
-            raise AwsError(
-                f"cannot act in account {account}: assuming {role} was refused ({code}): {message}; "
-                "deploy the operator role there (templates/prod/operator-role.json) and check its trust"
-            ) from None
-        except BotoCoreError as error:
-            raise AwsError(
-                f"cannot act in account {account}: assuming {role} failed ({error.__class__.__name__})"
-            ) from None
+
+        def assume() -> dict[str, str]:
+            try:
+                credentials = sts.assume_role(
+                    RoleArn=role, RoleSessionName=SESSION_NAME
+                )["Credentials"]
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                message = redact(error.response.get("Error", {}).get("Message", ""))
+                raise AwsError(
+                    f"cannot act in account {account}: assuming {role} was refused ({code}): {message}; "
+                    "deploy the operator role there (templates/prod/operator-role.json) and check its trust"
+                ) from None
+            except BotoCoreError as error:
+                raise AwsError(
+                    f"cannot act in account {account}: assuming {role} failed ({error.__class__.__name__})"
+                ) from None
+            return {
+                "access_key": credentials["AccessKeyId"],
+                "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"],
+                "expiry_time": credentials["Expiration"].isoformat(),
+            }
+
         core = _core_session()
-        session = boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            botocore_session=core,
+        # botocore has no public setter for a session's credentials; this is the attribute its own
+        # credential resolver fills, and what get_credentials() returns.
+        core._credentials = RefreshableCredentials.create_from_metadata(
+            assume(), refresh_using=assume, method="sts-assume-role"
         )
+        session = boto3.session.Session(botocore_session=core)
         with self._making:
             return self._accounts.setdefault(account, session)
 

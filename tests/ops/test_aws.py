@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import time
+from typing import Any
 
+import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import (
     EndpointConnectionError,
@@ -333,3 +337,66 @@ def test_a_role_for_dev_is_a_usage_error(capsys):
     )
     assert code == 2
     assert "dev lives in one account" in capsys.readouterr().err
+
+
+def _answering_assume_role(
+    *lasting: datetime.timedelta,
+) -> tuple[boto3.session.Session, list[str]]:
+    """A session whose sts:AssumeRole answers with credentials "key-1", "key-2"... lasting each given time."""
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    asked: list[str] = []
+
+    def answer(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        asked.append(
+            params["body"]["RoleArn"]
+        )  # the request as serialized: a query-protocol form
+        number = len(asked)
+        now = datetime.datetime.now(datetime.UTC)
+        credentials = {
+            "AccessKeyId": f"key-{number}",
+            "SecretAccessKey": "FAKE-secret",
+            "SessionToken": "FAKE-token",
+            "Expiration": now + lasting[number - 1],
+        }
+        return AWSResponse("", 200, {}, None), {"Credentials": credentials}
+
+    session.events.register("before-call.sts.AssumeRole", answer)
+    return session, asked
+
+
+def test_credentials_of_an_assumed_role_are_renewed_before_they_expire():
+    # A command that outlasts its role's session (an hour by default) goes on: the first credentials here
+    # expire within botocore's mandatory refresh window, so their first use assumes the role again.
+    session, asked = _answering_assume_role(
+        datetime.timedelta(minutes=5), datetime.timedelta(hours=1)
+    )
+    clients = AwsClients(session, role_name="trading-prod-operator")
+    acting = clients._in_account("222222222222", "us-east-1")
+    assert acting.get_credentials().get_frozen_credentials().access_key == "key-2"
+    assert asked == ["arn:aws:iam::222222222222:role/trading-prod-operator"] * 2
+    # Fresh ones are used as they are, and the account's session is made once.
+    assert clients._in_account("222222222222", "us-east-1") is acting
+    assert acting.get_credentials().get_frozen_credentials().access_key == "key-2"
+    assert len(asked) == 2
+
+
+def test_a_refused_assume_role_is_one_line_that_says_what_to_deploy():
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    clients = AwsClients(session, role_name="trading-prod-operator")
+    sts = offline_client("sts")
+    with Stubber(sts) as stub:
+        stub.add_client_error(
+            "assume_role", "AccessDenied", "not authorized to perform: sts:AssumeRole"
+        )
+        session.client = lambda *_, **__: sts  # type: ignore[method-assign]
+        with pytest.raises(AwsError) as raised:
+            clients._in_account("222222222222", "us-east-1")
+    assert str(raised.value) == (
+        "cannot act in account 222222222222: assuming arn:aws:iam::222222222222:role/trading-prod-operator was "
+        "refused (AccessDenied): not authorized to perform: sts:AssumeRole; deploy the operator role there "
+        "(templates/prod/operator-role.json) and check its trust"
+    )
