@@ -7,6 +7,8 @@
     trading-secrets rollback    --env prod --secret alpaca [--region R] [--to VERSION] [--yes]
     trading-secrets alerts-test --env dev [--region R] [--timeout S]
     trading-secrets dead-letters --env prod [--region R] [--purge [--yes]]
+    (status, put, verify, rollback and dead-letters in prod also take
+     --role-name ROLE [--accounts A ... | --accounts-file F]: every account at once)
     trading-secrets deploy      --env prod [--yes] [--allow-replacement ID ...] [--accounts A ... | --accounts-file F]
 
 A value is read without echo from the terminal, or as one JSON document piped
@@ -204,6 +206,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "dead-letters",
         "read what waits in the alert dead-letter queue; with --purge, empty it once read",
         False,
+        every_account=True,
     )
     letters.add_argument(
         "--purge",
@@ -544,6 +547,12 @@ def _main(argv: list[str] | None, started: float) -> int:
             auto_deployment=args.auto_deployment,
         )
     if getattr(args, "role_name", None) is not None or getattr(args, "accounts", None):
+        if getattr(args, "purge", False):
+            # The operator role may not purge by design: emptying the queue hides what it holds.
+            raise ConfigurationError(
+                "--purge acts in one account, with that account's own credentials: the operator role may read "
+                "the dead-letter queue but not empty it; read it here, then purge in the account that holds it"
+            )
         aws = AwsClients(role_name=args.role_name)
         regions = places_of(
             env,

@@ -426,6 +426,25 @@ def test_a_put_reaches_five_accounts_and_two_regions_as_one_version(
     assert verified.out.count(": passed:") + verified.out.count(": inconclusive:") == 10
 
 
+def test_dead_letters_reads_every_accounts_queue_and_purges_in_none(
+    operator_roles, proxy, tool
+):
+    read = tool(OPERATORS, "dead-letters", "--env", "prod", *EVERY_ACCOUNT)
+    assert read.code == 0, read.said[-3000:]
+    assert sorted(line for line in read.out.splitlines() if " in " in line) == sorted(
+        f"trading-prod-secrets-alerts-dlq in {a}/{r}: 0 message(s)"
+        for a in ACCOUNTS
+        for r in PROD.regions
+    )
+    purge = tool(
+        OPERATORS, "dead-letters", "--env", "prod", "--purge", "--yes", *EVERY_ACCOUNT
+    )
+    assert purge.code == 2, purge.said[-3000:]
+    assert (
+        "the operator role may read the dead-letter queue but not empty it" in purge.err
+    )
+
+
 def test_a_put_that_fails_to_stage_in_one_account_promotes_nothing_and_resume_finishes_it(
     operator_roles, proxy, tool
 ):

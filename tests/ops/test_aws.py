@@ -329,6 +329,30 @@ def test_accounts_without_a_role_to_assume_are_a_usage_error(capsys):
     assert "--accounts needs --role-name" in capsys.readouterr().err
 
 
+def test_a_purge_through_the_operator_role_is_a_usage_error_before_aws_is_called(
+    capsys, monkeypatch
+):
+    from generator.ops import cli as ops_cli
+
+    monkeypatch.setenv(
+        "AWS_ENDPOINT_URL", "http://127.0.0.1:9"
+    )  # nothing answers there
+    code = ops_cli.main(
+        [
+            "dead-letters",
+            "--env",
+            "prod",
+            "--purge",
+            "--role-name",
+            "r",
+            "--accounts",
+            "222222222222",
+        ]
+    )
+    assert code == 2
+    assert "--purge acts in one account" in capsys.readouterr().err
+
+
 def test_a_role_for_dev_is_a_usage_error(capsys):
     from generator.ops import cli as ops_cli
 
