@@ -79,9 +79,8 @@ class Seen:
     operation: str
     region: str
     service: str = ""
-    account: str = (
-        ""  # the account it acts in (its access key's, or the assumed role's)
-    )
+    # The account it acts in: its access key's, or the account of the role it assumed.
+    account: str = ""
 
 
 @dataclass

@@ -649,8 +649,9 @@ def test_after_a_failed_update_the_plan_names_the_instances_that_do_not_run_what
                 }
             },
         )
-        stub.add_response("list_stack_instances", listed)
-        stub.add_response("list_stack_instances", listed)
+        stub.add_response(
+            "list_stack_instances", listed
+        )  # once: the plan reads them once
         pending = deploy_stack_set(
             current,
             Targets((ACCOUNT,), (), PROD.regions),

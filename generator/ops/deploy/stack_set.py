@@ -348,13 +348,16 @@ class StackSetDeploy:
                 ],
             ) from None
 
-    def missing_instances(self, targets: Targets) -> Targets | None:
+    def missing_instances(
+        self, targets: Targets, listed: list[dict[str, Any]] | None = None
+    ) -> Targets | None:
         """The accounts (or units) and regions that have no instance yet; None when every one has.
 
         A unit is missing in a region where no instance carries its id: an
         organizational unit added to the deploy later gets its instances.
+        `listed` is the set's instances when just read; otherwise they are read.
         """
-        listed = self.instances()
+        listed = self.instances() if listed is None else listed
         if targets.service_managed:
             covered = {(i.get("OrganizationalUnitId"), i["Region"]) for i in listed}
             units = tuple(
@@ -396,20 +399,6 @@ class StackSetDeploy:
                 ).paginate(StackSetName=self.name, **self.as_who)
                 for summary in page["Summaries"]
             ]
-
-    def outdated_instances(self) -> list[str]:
-        """A line for each instance that does not run what the set holds (ListStackInstances' Status not CURRENT).
-
-        A failed or stopped operation leaves them so, and the set keeps the
-        new template even then: a review against the set shows nothing, yet
-        these instances still run the old template, or none.
-        """
-        return [
-            f"{i['Account']} {i['Region']}: {i.get('Status', 'unknown')}"
-            + (f": {redact(i['StatusReason'])}" if i.get("StatusReason") else "")
-            for i in self.instances()
-            if i.get("Status") != "CURRENT"
-        ]
 
     def watch(
         self, operation: str, clock: Callable[[], float] = time.monotonic
@@ -470,6 +459,21 @@ class StackSetDeploy:
             self.say(f"{where}: termination protection is on")
 
 
+def _outdated(listed: list[dict[str, Any]]) -> list[str]:
+    """A line for each instance that does not run what the set holds (ListStackInstances' Status not CURRENT).
+
+    A failed or stopped operation leaves them so, and the set keeps the new
+    template even then: a review against the set shows nothing, yet these
+    instances still run the old template, or none.
+    """
+    return [
+        f"{i['Account']} {i['Region']}: {i.get('Status', 'unknown')}"
+        + (f": {redact(i['StatusReason'])}" if i.get("StatusReason") else "")
+        for i in listed
+        if i.get("Status") != "CURRENT"
+    ]
+
+
 def _report(say: Say, results: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """Print each instance's result; return the instances that succeeded and the lines of those that did not."""
     succeeded: list[str] = []
@@ -517,7 +521,8 @@ def deploy_stack_set(
         say(line)
     reviewed.refuse(allowed, allowed_policy_changes)
     kind = "update" if current is not None else "create"
-    outdated = deploy.outdated_instances() if current is not None else []
+    listed = deploy.instances() if current is not None else []
+    outdated = _outdated(listed)
     if outdated:
         say(
             f"stack set {deploy.name}: {len(outdated)} instance(s) do not run the template the set holds, which "
@@ -526,7 +531,11 @@ def deploy_stack_set(
         for line in outdated:
             say(f"  {line}")
     if plan_only:
-        missing = deploy.missing_instances(targets) if current is not None else targets
+        missing = (
+            deploy.missing_instances(targets, listed)
+            if current is not None
+            else targets
+        )
         if missing is not None:
             say(f"stack set {deploy.name}: instances to create: {missing.described()}")
         return bool(
