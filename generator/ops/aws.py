@@ -88,6 +88,11 @@ def calls_abandoned() -> bool:
     return _STOPPING.is_set()
 
 
+def start_command() -> None:
+    """A command starts with nothing stopped, even after an earlier one in this process was stopped for good."""
+    _STOPPING.clear()
+
+
 def _core_session() -> botocore.session.Session:
     core = botocore.session.Session()
     core.register_component("data_loader", _service_models())

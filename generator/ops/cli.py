@@ -51,7 +51,7 @@ from generator.cli import (
 from generator.environments import ENVIRONMENTS, Environment, get_environment
 from generator.errors import AwsError, ConfigurationError, ExitCode, Interrupted
 from generator.naming import secret_name
-from generator.ops.aws import AwsClients, place
+from generator.ops.aws import AwsClients, place, start_command
 from generator.ops.change.provider import check_before_put
 from generator.ops.change.put import PutResult, put_value, resume_put
 from generator.ops.change.rollback import plan_rollback, roll_back
@@ -592,6 +592,7 @@ def _main(argv: list[str] | None, started: float) -> int:
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     configure_logging(PROG)
+    start_command()
     # Every writing step catches Ctrl-C itself and says what was written, so one
     # that reaches this point arrived before anything was.
     return run(PROG, lambda: _main(argv, started), interrupted="nothing was written")

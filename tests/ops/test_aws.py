@@ -424,3 +424,17 @@ def test_a_refused_assume_role_is_one_line_that_says_what_to_deploy():
         "refused (AccessDenied): not authorized to perform: sts:AssumeRole; deploy the operator role there "
         "(templates/prod/operator-role.json) and check its trust"
     )
+
+
+def test_a_command_after_one_stopped_for_good_sends_again(capsys):
+    """A second Ctrl-C leaves the stop set, so that nothing more goes out; the next command in this process starts clear."""
+    from generator.ops import aws
+    from generator.ops import cli as ops_cli
+
+    aws._STOPPING.set()
+    try:
+        ops_cli.main(["status", "--env", "prod", "--accounts", "222222222222"])
+        assert not aws.calls_abandoned()
+    finally:
+        aws._STOPPING.clear()
+    assert "--accounts needs --role-name" in capsys.readouterr().err
