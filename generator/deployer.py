@@ -269,6 +269,30 @@ def _statement(
     )
 
 
+def _keys_through_secrets_manager(
+    env: Environment, scope: Scope, keys: list[str]
+) -> Statement:
+    """Decrypt and GenerateDataKey on this stack's keys, only as Secrets Manager asks on the caller's behalf."""
+    return _statement(
+        "ThisStacksKeysThroughSecretsManager",
+        ("kms:Decrypt", "kms:GenerateDataKey"),
+        keys,
+        Condition(
+            [
+                StringEquals(
+                    {
+                        "kms:ViaService": [
+                            f"secretsmanager.{region}.amazonaws.com"
+                            for region in env.regions
+                        ],
+                        **{f"aws:ResourceTag/{k}": v for k, v in scope.tagged.items()},
+                    }
+                )
+            ]
+        ),
+    )
+
+
 def _tag_conditions(prefix: str, tags: Mapping[str, str]) -> list[ConditionElement]:
     return [StringEquals({f"{prefix}/{key}": value for key, value in tags.items()})]
 
@@ -374,29 +398,7 @@ def handler_statements(scope: Scope, permissions: Iterable[str]) -> list[Stateme
     made = [statements[kind](actions) for kind, actions in sorted(by_kind.items())]
     # No handler lists what Secrets Manager asks of KMS on the caller's behalf: a value written
     # (a dev or staging placeholder at create) needs GenerateDataKey, a value read Decrypt.
-    made.append(
-        _statement(
-            "ThisStacksKeysThroughSecretsManager",
-            ("kms:Decrypt", "kms:GenerateDataKey"),
-            keys,
-            Condition(
-                [
-                    StringEquals(
-                        {
-                            "kms:ViaService": [
-                                f"secretsmanager.{region}.amazonaws.com"
-                                for region in env.regions
-                            ],
-                            **{
-                                f"aws:ResourceTag/{k}": v
-                                for k, v in scope.tagged.items()
-                            },
-                        }
-                    )
-                ]
-            ),
-        )
-    )
+    made.append(_keys_through_secrets_manager(env, scope, keys))
     return made
 
 
@@ -642,27 +644,7 @@ def operator_role_policy(env: Environment) -> dict[str, Any]:
             keys,
             Condition(_tag_conditions("aws:ResourceTag", scope.tagged)),
         ),
-        _statement(
-            "ThisStacksKeysThroughSecretsManager",
-            ("kms:Decrypt", "kms:GenerateDataKey"),
-            keys,
-            Condition(
-                [
-                    StringEquals(
-                        {
-                            "kms:ViaService": [
-                                f"secretsmanager.{region}.amazonaws.com"
-                                for region in env.regions
-                            ],
-                            **{
-                                f"aws:ResourceTag/{k}": v
-                                for k, v in scope.tagged.items()
-                            },
-                        }
-                    )
-                ]
-            ),
-        ),
+        _keys_through_secrets_manager(env, scope, keys),
         _statement(
             "ThisStackSetsInstanceStacks",
             OPERATOR_CALLS["stack"],
