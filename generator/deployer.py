@@ -542,28 +542,25 @@ def _in_the_template(value: Any) -> Any:
     return value
 
 
-def execution_role_template(env: Environment, template: Mapping[str, Any]) -> Template:
-    """AWSCloudFormationStackSetExecutionRole as a template of its own, as AWS's sample is, least privilege inline.
+def _role_assumed_from(
+    account: Parameter,
+    logical_id: str,
+    role_name: str,
+    description: str,
+    policy_name: str,
+    policy: dict[str, Any],
+    env: Environment,
+) -> Template:
+    """A template of one role, which any principal of the account `account` names may assume, its policy inline.
 
-    The administrator account is a parameter, so no account id is committed.
+    The trusted account is a parameter, so no account id is committed.
     """
-    role_template = Template(
-        Description=f"{STACK_SET_EXECUTION_ROLE} for the {env.project} {env.name} credentials stack set: "
-        "trusts the administrator account, and may do only what that stack set's instances need"
-    )
-    role_template.add_parameter(
-        Parameter(
-            "AdministratorAccountId",
-            Type="String",
-            AllowedPattern=r"^\d{12}$",
-            ConstraintDescription="the 12-digit id of the account that administers the stack set",
-            Description="The account the stack set is administered from; its administration role assumes this one",
-        )
-    )
+    role_template = Template(Description=description)
+    role_template.add_parameter(account)
     role = role_template.add_resource(
         Role(
-            "ExecutionRole",
-            RoleName=STACK_SET_EXECUTION_ROLE,
+            logical_id,
+            RoleName=role_name,
             AssumeRolePolicyDocument=PolicyDocument(
                 Version=POLICY_VERSION,
                 Statement=[
@@ -572,7 +569,7 @@ def execution_role_template(env: Environment, template: Mapping[str, Any]) -> Te
                         Principal=Principal(
                             "AWS",
                             Sub(
-                                "arn:${AWS::Partition}:iam::${AdministratorAccountId}:root"
+                                f"arn:${{AWS::Partition}}:iam::${{{account.title}}}:root"
                             ),
                         ),
                         Action=[Action("sts", "AssumeRole")],
@@ -581,17 +578,35 @@ def execution_role_template(env: Environment, template: Mapping[str, Any]) -> Te
             ),
             Policies=[
                 InlinePolicy(
-                    PolicyName=f"{naming.stack_name(env)}-least-privilege",
-                    PolicyDocument=_in_the_template(
-                        execution_role_policy(env, template)
-                    ),
+                    PolicyName=policy_name,
+                    PolicyDocument=_in_the_template(policy),
                 )
             ],
             Tags=Tags(**tagging.common_tags(env)),
         )
     )
-    role_template.add_output(Output("ExecutionRoleArn", Value=GetAtt(role, "Arn")))
+    role_template.add_output(Output(f"{logical_id}Arn", Value=GetAtt(role, "Arn")))
     return role_template
+
+
+def execution_role_template(env: Environment, template: Mapping[str, Any]) -> Template:
+    """AWSCloudFormationStackSetExecutionRole as a template of its own, as AWS's sample is, least privilege inline."""
+    return _role_assumed_from(
+        Parameter(
+            "AdministratorAccountId",
+            Type="String",
+            AllowedPattern=r"^\d{12}$",
+            ConstraintDescription="the 12-digit id of the account that administers the stack set",
+            Description="The account the stack set is administered from; its administration role assumes this one",
+        ),
+        "ExecutionRole",
+        STACK_SET_EXECUTION_ROLE,
+        f"{STACK_SET_EXECUTION_ROLE} for the {env.project} {env.name} credentials stack set: "
+        "trusts the administrator account, and may do only what that stack set's instances need",
+        f"{naming.stack_name(env)}-least-privilege",
+        execution_role_policy(env, template),
+        env,
+    )
 
 
 # What `put`, `status`, `verify` and `rollback` call in an account, by what it acts on (generator/ops/change,
@@ -677,47 +692,22 @@ def operator_role_template(env: Environment) -> Template:
     one. Its trust is the account the operators run from, a parameter; name
     the role in OperatorRoleNames too, so that a reader allow-list lets it read.
     """
-    role_template = Template(
-        Description=f"{naming.operator_role_name(env)}: what trading-secrets put, status, verify and rollback "
-        f"do in this account for the {env.project} {env.name} credentials, assumed from the operators' account"
-    )
-    role_template.add_parameter(
+    return _role_assumed_from(
         Parameter(
             "OperatorAccountId",
             Type="String",
             AllowedPattern=r"^\d{12}$",
             ConstraintDescription="the 12-digit id of the account the operators run trading-secrets from",
             Description="The account whose roles may assume this one",
-        )
+        ),
+        "OperatorRole",
+        naming.operator_role_name(env),
+        f"{naming.operator_role_name(env)}: what trading-secrets put, status, verify and rollback "
+        f"do in this account for the {env.project} {env.name} credentials, assumed from the operators' account",
+        f"{naming.stack_name(env)}-operations",
+        operator_role_policy(env),
+        env,
     )
-    role = role_template.add_resource(
-        Role(
-            "OperatorRole",
-            RoleName=naming.operator_role_name(env),
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version=POLICY_VERSION,
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal(
-                            "AWS",
-                            Sub("arn:${AWS::Partition}:iam::${OperatorAccountId}:root"),
-                        ),
-                        Action=[Action("sts", "AssumeRole")],
-                    )
-                ],
-            ),
-            Policies=[
-                InlinePolicy(
-                    PolicyName=f"{naming.stack_name(env)}-operations",
-                    PolicyDocument=_in_the_template(operator_role_policy(env)),
-                )
-            ],
-            Tags=Tags(**tagging.common_tags(env)),
-        )
-    )
-    role_template.add_output(Output("OperatorRoleArn", Value=GetAtt(role, "Arn")))
-    return role_template
 
 
 DEPLOYER_POLICY_FILE_NAME = "deployer-policy.json"
