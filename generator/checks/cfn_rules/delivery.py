@@ -33,9 +33,7 @@ statements: Callable[[Any], list[dict[str, Any]]] = _READING["statements"]
 def _source_arns(document: Any) -> list[Any]:
     """Every aws:SourceArn value in the conditions of a policy document."""
     values: list[Any] = []
-    for statement in (
-        as_list(document.get("Statement", [])) if isinstance(document, dict) else []
-    ):
+    for statement in statements(document):
         for tests in (statement.get("Condition") or {}).values():
             for key, value in tests.items():
                 if key.lower() == "aws:sourcearn":
@@ -231,15 +229,15 @@ class EventBridgeTopicStatementHasNoCondition(CloudFormationLintRule):
         return matches
 
 
-def _lets_eventbridge_encrypt(statement: Any) -> bool:
-    """An unconditional Allow for events.amazonaws.com to make data keys and decrypt."""
-    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-        return False
-    services = service_principals(statement)
+def _lets_service_encrypt(
+    statement: dict[str, Any], service: str, *, unconditionally: bool = False
+) -> bool:
+    """An Allow for `service` to make data keys and decrypt; with `unconditionally`, one without a Condition."""
     actions = lowered_actions(statement)
     return (
-        "events.amazonaws.com" in services
-        and "Condition" not in statement
+        statement.get("Effect") == "Allow"
+        and service in service_principals(statement)
+        and not (unconditionally and "Condition" in statement)
         and bool(
             actions & {"kms:generatedatakey*", "kms:generatedatakey", "kms:*", "*"}
         )
@@ -278,13 +276,10 @@ class EncryptedAlertTopicKeyLetsEventBridgeEncrypt(CloudFormationLintRule):
                 continue
             if key.get("Type") != "AWS::KMS::Key":
                 continue
-            document = key.get("Properties", {}).get("KeyPolicy")
-            statements = (
-                as_list(document.get("Statement", []))
-                if isinstance(document, dict)
-                else []
-            )
-            if not any(_lets_eventbridge_encrypt(s) for s in statements):
+            if not any(
+                _lets_service_encrypt(s, "events.amazonaws.com", unconditionally=True)
+                for s in statements(key.get("Properties", {}).get("KeyPolicy"))
+            ):
                 matches.append(
                     RuleMatch(
                         ["Resources", key_id, "Properties", "KeyPolicy"],
@@ -294,19 +289,6 @@ class EncryptedAlertTopicKeyLetsEventBridgeEncrypt(CloudFormationLintRule):
                     )
                 )
         return matches
-
-
-def _lets_cloudwatch_encrypt(statement: dict[str, Any]) -> bool:
-    services = service_principals(statement)
-    actions = lowered_actions(statement)
-    return (
-        statement.get("Effect") == "Allow"
-        and "cloudwatch.amazonaws.com" in services
-        and bool(
-            actions & {"kms:generatedatakey*", "kms:generatedatakey", "kms:*", "*"}
-        )
-        and bool(actions & {"kms:decrypt", "kms:*", "*"})
-    )
 
 
 class AlarmTopicKeyLetsCloudWatchEncrypt(CloudFormationLintRule):
@@ -338,7 +320,7 @@ class AlarmTopicKeyLetsCloudWatchEncrypt(CloudFormationLintRule):
             if not isinstance(key, dict) or key.get("Type") != "AWS::KMS::Key":
                 continue
             if not any(
-                _lets_cloudwatch_encrypt(s)
+                _lets_service_encrypt(s, "cloudwatch.amazonaws.com")
                 for s in statements(key.get("Properties", {}).get("KeyPolicy"))
             ):
                 matches.append(
