@@ -26,11 +26,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from support.engine import (
-    CLIENT_CONFIG,
     DEPLOY_COLLIDING,
     DEPLOY_REFUSED,
     DEPLOY_STACK_SET,
@@ -39,6 +37,7 @@ from support.engine import (
     committed_template,
     delete_stack,
     stack_parameters,
+    through,
 )
 from support.repository import ROOT
 from support.timings import record_stack_timings
@@ -148,26 +147,6 @@ def deploy(proxy, monkeypatch, capsys, caplog):
         )
 
     return run
-
-
-def through(
-    proxy: EngineProxy,
-    account: Account,
-    region: str = "us-east-1",
-    service: str = "cloudformation",
-):
-    """A client of `account` whose calls go through the proxy."""
-    account.client(
-        service, region
-    )  # the session's leftover check looks in this account
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=proxy.url,
-        aws_access_key_id=account.account_id,
-        aws_secret_access_key="test",
-        config=CLIENT_CONFIG,
-    )
 
 
 @pytest.fixture
@@ -791,7 +770,9 @@ def test_prod_deploys_as_a_stack_set_in_both_regions_and_the_guard_judges_update
         for instance in cloudformation.list_stack_instances(
             StackSetName="trading-prod-secrets"
         )["Summaries"]:
-            through(proxy, STACK_SET, instance["Region"]).update_termination_protection(
+            through(
+                proxy, STACK_SET, region=instance["Region"]
+            ).update_termination_protection(
                 StackName=instance["StackId"], EnableTerminationProtection=False
             )
         operation = cloudformation.delete_stack_instances(

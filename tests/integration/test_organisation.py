@@ -24,10 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from support.engine import CLIENT_CONFIG, WAIT, Account, delete_stack
+from support.engine import WAIT, Account, delete_stack, through
 from support.repository import ROOT
 from support.tool_runs import Run, run_tool
 
@@ -82,25 +81,6 @@ def params(tmp_path_factory) -> Path:
             entry["ParameterValue"] = OPERATOR_ROLE
     path.write_text(json.dumps(entries))
     return target
-
-
-def through(
-    proxy: EngineProxy,
-    account: Account,
-    service: str = "cloudformation",
-    region: str = "us-east-1",
-) -> Any:
-    account.client(
-        service, region
-    )  # the session's leftover check looks in this account
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=proxy.url,
-        aws_access_key_id=account.account_id,
-        aws_secret_access_key="test",
-        config=CLIENT_CONFIG,
-    )
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import botocore.waiter
 from botocore.config import Config
 from botocore.exceptions import WaiterError
 
+from devtools.engine_proxy import EngineProxy
 from generator.environments import Environment
 from generator.parameter_files import (
     cloudformation_parameters,
@@ -56,10 +57,15 @@ class Account:
             "AWS_SECRET_ACCESS_KEY": "test",
         }
 
-    def client(self, service: str, region: str = "us-east-1") -> Any:
-        """This account's client of `service` in `region`: one per process, as making one costs a model's reading."""
-        USED_ACCOUNTS.add(self)
-        endpoint = os.environ["AWS_ENDPOINT_URL"]
+    def client(
+        self, service: str, region: str = "us-east-1", endpoint: str | None = None
+    ) -> Any:
+        """This account's client of `service` in `region`: one per process, as making one costs a model's reading.
+
+        At the engine, or at `endpoint` (a proxy in front of it).
+        """
+        USED_ACCOUNTS.add(self)  # the session's leftover check looks in this account
+        endpoint = endpoint or os.environ["AWS_ENDPOINT_URL"]
         key = (self.account_id, service, region, endpoint)
         if key not in _CLIENTS:
             _CLIENTS[key] = boto3.client(
@@ -106,6 +112,16 @@ THIRD = Account("555555555555")  # test_third_integration
 def client(service: str, region: str = "us-east-1") -> Any:
     """A client of the default account."""
     return DEFAULT.client(service, region)
+
+
+def through(
+    proxy: EngineProxy,
+    account: Account,
+    service: str = "cloudformation",
+    region: str = "us-east-1",
+) -> Any:
+    """A client of `account` whose calls go through the proxy."""
+    return account.client(service, region, endpoint=proxy.url)
 
 
 def stack_parameters(env: Environment, **overrides: str) -> list[dict[str, str]]:
