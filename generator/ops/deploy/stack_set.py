@@ -359,16 +359,10 @@ class StackSetDeploy:
         """
         listed = self.instances() if listed is None else listed
         if targets.service_managed:
-            covered = {(i.get("OrganizationalUnitId"), i["Region"]) for i in listed}
-            units = tuple(
-                u
-                for u in targets.organizational_units
-                if any((u, r) not in covered for r in targets.regions)
-            )
-            regions = tuple(
-                r
-                for r in targets.regions
-                if any((u, r) not in covered for u in targets.organizational_units)
+            units, regions = _uncovered(
+                targets.organizational_units,
+                targets.regions,
+                {(i.get("OrganizationalUnitId"), i["Region"]) for i in listed},
             )
             return (
                 dataclasses.replace(
@@ -377,16 +371,10 @@ class StackSetDeploy:
                 if units
                 else None
             )
-        have = {(i["Account"], i["Region"]) for i in listed}
-        accounts = tuple(
-            a
-            for a in targets.accounts
-            if any((a, r) not in have for r in targets.regions)
-        )
-        regions = tuple(
-            r
-            for r in targets.regions
-            if any((a, r) not in have for a in targets.accounts)
+        accounts, regions = _uncovered(
+            targets.accounts,
+            targets.regions,
+            {(i["Account"], i["Region"]) for i in listed},
         )
         return Targets(accounts, (), regions) if accounts else None
 
@@ -457,6 +445,16 @@ class StackSetDeploy:
                     StackName=instance["StackId"], EnableTerminationProtection=True
                 )
             self.say(f"{where}: termination protection is on")
+
+
+def _uncovered(
+    wanted: tuple[str, ...], regions: tuple[str, ...], covered: set[tuple[Any, str]]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The wanted accounts (or units) without an instance in some region, and the regions one of them lacks."""
+    return (
+        tuple(w for w in wanted if any((w, r) not in covered for r in regions)),
+        tuple(r for r in regions if any((w, r) not in covered for w in wanted)),
+    )
 
 
 def _outdated(listed: list[dict[str, Any]]) -> list[str]:
